@@ -1,0 +1,86 @@
+"""The engine over a cohort: subtotals, caps, overrides, 不适用, cohort values and ranks."""
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from rubric_builder import one_clause
+
+from xlsx_workflow.engine import Override, UnitInput, rank, score_cohort, score_unit
+from xlsx_workflow.rubric import load_rubric
+
+MINI = Path(__file__).parent / "data" / "mini.yaml"
+
+
+@pytest.fixture(scope="module")
+def mini():
+    return load_rubric(MINI)
+
+
+def test_caps_at_every_level(mini):
+    res = score_unit(mini, {"3.1": 40, "4.1": "是", "5.1": 30, "1.1": "是", "1.2": 9, "1.3": "甲"})
+    assert res.indicators["1"].points == Decimal(8)          # 2 + 4 + 2, indicator max 8
+    assert res.groups["bonus"] == Decimal(3)
+    assert res.deduction == Decimal(2)                       # 30 × 0.2 = 6, capped at clause 2
+    # A = indicator 1 (8) + 2.6 penalty untouched (2); B = 40; bonus 3; deduction 2.
+    assert res.dimensions["A"] == Decimal(10)
+    assert res.total == Decimal(10) + Decimal(40) + Decimal(3) - Decimal(2)
+
+
+def test_total_never_below_floor(mini):
+    assert score_unit(mini, {"5.1": 30}).total == Decimal(0)
+
+
+def test_not_applicable_is_excluded_from_rate(mini):
+    inputs = {"3.1": 40, "1.1": "是", "2.6": 10}
+    county = score_unit(mini, inputs, unit_type="县区")
+    zone = score_unit(mini, inputs, unit_type="功能区")
+    assert county.total == Decimal(42) and county.rate == Decimal("0.42")
+    assert zone.clauses["3.1"].status == "not_applicable"
+    assert zone.applicable_max == Decimal(60)
+    assert zone.total == Decimal(2) and zone.rate == Decimal("0.0333")
+
+
+def test_override_wins_and_keeps_the_computed_score(mini):
+    res = score_unit(mini, {"1.2": 1}, overrides={"1.2": Override(Decimal(0), "会议未研究知识产权", "张三")})
+    c = res.clauses["1.2"]
+    assert (c.points, c.computed, c.status) == (Decimal(0), Decimal(2), "overridden")
+    assert "会议未研究知识产权" in c.explanation
+
+
+def test_cohort_rank_and_ties(mini):
+    units = [UnitInput("1", "甲", "县区", {"2.1": 5, "3.1": 30}),
+             UnitInput("2", "乙", "县区", {"2.1": 9, "3.1": 30}),
+             UnitInput("3", "丙", "县区", {"2.1": 1, "3.1": 10})]
+    scores = {s.unit_code: s for s in score_cohort(mini, units)}
+    assert scores["2"].clauses["2.9"].points == Decimal(1)    # largest 2.1 → cohort rank 1
+    assert scores["1"].clauses["2.9"].points == Decimal(0)
+    assert [scores[c].rank for c in "123"] == [2, 1, 3]
+
+
+def test_ties_share_a_rank(mini):
+    scores = [score_unit(mini, {"3.1": t, "2.6": 10}, unit_code=str(i)) for i, t in enumerate([30, 30, 20, 10])]
+    rank(scores)
+    assert [s.rank for s in scores] == [1, 1, 3, 4]
+
+
+@pytest.mark.parametrize("total,grade", [("90", "优秀"), ("89.5", "良好"), ("80", "良好"),
+                                         ("79.5", "一般"), ("0", "一般")])
+def test_grade_bands(tmp_path, total, grade):
+    rubric = one_clause(tmp_path, {"kind": "judged", "max": 100},
+                        [{"id": "f", "label": "自评", "type": "judged"}])
+    res = score_unit(rubric, {"f": total})
+    assert (res.total, res.grade) == (Decimal(total), grade)
+
+
+def test_inputs_from_excel_are_normalised(mini):
+    res = score_unit(mini, {"1.2": "2", "1.1": True, "3.1": 7.5})
+    assert res.clauses["1.2"].points == Decimal(4)
+    assert res.clauses["1.1"].points == Decimal(2)
+    assert res.clauses["3.1"].points == Decimal("7.5")
+
+
+def test_text_in_a_count_is_a_warning_not_a_crash(mini):
+    res = score_unit(mini, {"1.2": "3次"})
+    assert res.clauses["1.2"].points == 0
+    assert any("3次" in w for w in res.warnings)

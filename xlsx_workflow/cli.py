@@ -1,0 +1,118 @@
+"""Command line: each command parses options, calls one library function, prints a summary.
+
+Library errors (WorkflowError) become click exceptions here and nowhere else. With --json a
+command prints one JSON document on stdout; messages go to stderr.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from .messages import WorkflowError
+from .rubric import builtin_ids, builtin_rubric, load_rubric, resolve
+from .rubric.check import check_rubric
+from .rubric.describe import describe_rubric
+
+
+def emit_json(doc) -> None:
+    click.echo(json.dumps(doc, ensure_ascii=False, indent=2, default=str))
+
+
+def fail(err: WorkflowError) -> None:
+    for i in err.issues:
+        click.echo(str(i), err=True)
+    raise click.ClickException(f"共 {len(err.issues)} 个错误，未完成。")
+
+
+def _load(name: str):
+    try:
+        return load_rubric(resolve(name))
+    except WorkflowError as e:
+        fail(e)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="xlsx-workflow")
+def main():
+    """xlsx-workflow：用 Excel 组织年度考核（细则 → 自评表 → 导入 → 评分 → 报告）。"""
+
+
+@main.group()
+def rubric():
+    """考核细则：列出、查看、检查、导出。"""
+
+
+@rubric.command("list")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON。")
+def rubric_list(as_json):
+    """列出内置考核细则。"""
+    items = []
+    for rid in builtin_ids():
+        r = builtin_rubric(rid)
+        items.append({"id": r.id, "title": r.title, "version": r.version,
+                      "indicators": len(r.indicators), "fields": len(r.unit_fields)})
+    if as_json:
+        emit_json({"rubrics": items})
+        return
+    for it in items:
+        click.echo(f"{it['id']}\t{it['title']}（{it['indicators']}项指标，{it['fields']}个填报项）")
+
+
+@rubric.command("show")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON（字段清单见 DESIGN 合同）。")
+def rubric_show(name, as_json):
+    """查看细则 NAME（内置编号或 YAML 文件）的指标与填报项。"""
+    doc = describe_rubric(_load(name))
+    if as_json:
+        emit_json(doc)
+        return
+    click.echo(f"{doc['title']}（{doc['id']} 第{doc['version']}版）")
+    for ind in doc["indicators"]:
+        click.echo(f"  {ind['id']}. {ind['name']}（{ind['max']}分）")
+    click.echo(f"填报项 {len(doc['fields'])} 个：")
+    for f in doc["fields"]:
+        click.echo(f"  {f['id']}\t{f['type']}\t{f['label']}")
+
+
+@rubric.command("check")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON。")
+def rubric_check(name, as_json):
+    """检查细则：编号唯一、引用有效、选项有效、下级满分与上级一致。有错误时退出码为1。"""
+    try:
+        rub, issues = check_rubric(str(resolve(name)))
+    except WorkflowError as e:
+        fail(e)
+    errors = [i for i in issues if i.severity == "错误"]
+    if as_json:
+        emit_json({"id": rub.id if rub else None, "ok": not errors,
+                   "issues": [i.to_dict() for i in issues],
+                   "notes": rub.notes if rub else []})
+    else:
+        for i in issues:
+            click.echo(str(i), err=True)
+        if rub and rub.notes:
+            click.echo("细则说明（notes）：", err=True)
+            for n in rub.notes:
+                click.echo(f"  - {n}", err=True)
+        click.echo(f"{name}：{len(errors)} 个错误，{len(issues) - len(errors)} 个警告/提示。")
+    if errors:
+        sys.exit(1)
+
+
+@rubric.command("export")
+@click.argument("name")
+@click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON。")
+def rubric_export(name, target, as_json):
+    """把细则导出为可打印的《考核细则》Excel 表 TARGET。"""
+    from .rubric.export import export_rubric
+    path = export_rubric(_load(name), target)
+    if as_json:
+        emit_json({"files": [str(Path(path).resolve())]})
+    else:
+        click.echo(f"已导出：{Path(path).resolve()}")

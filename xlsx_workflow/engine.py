@@ -1,0 +1,242 @@
+"""The scoring engine: the authoritative score of every unit, clause by clause, with reasons.
+
+It evaluates the same expressions the workbook shows as formulas (see rubric/totals.py), in exact
+decimal arithmetic, and adds what a workbook cannot know: office parameters, cohort values
+(averages, ranks), reviewers' overrides, 不适用, and the ranking across units.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Mapping, Optional
+
+from .rubric.expr import ExprError, evaluate, format_number
+from .rubric.model import NUMERIC_TYPES, Clause, Rubric
+from .rubric.totals import (clause_name, dimension_expr, grade_expr, group_expr, indicator_expr,
+                            total_expr)
+
+SCORED, PENDING, NOT_APPLICABLE, OVERRIDDEN = "scored", "pending", "not_applicable", "overridden"
+
+
+@dataclass
+class Override:
+    """核定: a reviewer's score for one clause, with the reason and who gave it."""
+    points: Decimal
+    reason: str = ""
+    reviewer: str = ""
+
+
+@dataclass
+class ClauseResult:
+    clause_id: str
+    points: Decimal
+    max: Decimal
+    explanation: str
+    status: str = SCORED
+    computed: Optional[Decimal] = None  # the system's score before an override
+
+
+@dataclass
+class IndicatorResult:
+    indicator_id: str
+    points: Decimal
+    max: Decimal
+    applicable: bool = True
+
+
+@dataclass
+class UnitInput:
+    code: str
+    name: str = ""
+    type: str = ""
+    inputs: dict = field(default_factory=dict)
+    params: dict = field(default_factory=dict)
+    overrides: dict = field(default_factory=dict)
+
+
+@dataclass
+class UnitScore:
+    unit_code: str
+    unit_name: str
+    clauses: dict
+    indicators: dict
+    dimensions: dict
+    groups: dict
+    base: Decimal
+    bonus: Decimal
+    deduction: Decimal
+    total: Decimal
+    grade: str
+    applicable_max: Decimal
+    rate: Optional[Decimal]
+    rank: Optional[int] = None
+    warnings: list = field(default_factory=list)
+
+    @property
+    def pending(self) -> list[str]:
+        return [c.clause_id for c in self.clauses.values() if c.status == PENDING]
+
+
+def to_decimal(value) -> Optional[Decimal]:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return Decimal(int(value))
+    try:
+        d = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        return None
+    return d if d.is_finite() else None
+
+
+def normalise_inputs(rubric: Rubric, inputs: Mapping) -> tuple[dict, list[str]]:
+    """Values as the workbook holds them: 是/否 and option text as str, numbers as Decimal."""
+    out, warnings = {}, []
+    types = {f.id: f.type for f in rubric.fields}
+    for fid, value in inputs.items():
+        fid = str(fid)
+        ftype = types.get(fid)
+        if ftype in NUMERIC_TYPES:
+            d = to_decimal(value)
+            if d is None and value not in (None, ""):
+                warnings.append(f"填报项 {fid} 的值「{value}」不是数字，按0计")
+            out[fid] = d
+        elif ftype == "flag" and isinstance(value, bool):
+            out[fid] = "是" if value else "否"
+        else:
+            out[fid] = None if value is None else str(value).strip()
+    return out, warnings
+
+
+def score_unit(rubric: Rubric, inputs: Mapping, params: Mapping | None = None,
+               unit_type: str = "", overrides: Mapping | None = None, cohort: Mapping | None = None,
+               unit_code: str = "", unit_name: str = "") -> UnitScore:
+    """Score one unit. Clauses whose office data or cohort values are missing are pending (0)."""
+    values, warnings = normalise_inputs(rubric, inputs)
+    for pid, v in (params or {}).items():
+        values[str(pid)] = to_decimal(v)
+    values.update(cohort or {})
+    overrides = {str(k): _as_override(v) for k, v in (overrides or {}).items()}
+    cells: dict = {}
+    clauses, indicators = {}, {}
+    labels = value_labels(rubric)
+    for ind in rubric.indicators:
+        applicable = ind.applies_to(unit_type)
+        for c in ind.clauses:
+            res = _score_clause(c, values, applicable, overrides.get(c.id), labels)
+            clauses[c.id] = res
+            cells[clause_name(c.id)] = res.points
+        pts = evaluate(indicator_expr(rubric, ind), cells)
+        cells[f"i:{ind.id}"] = pts
+        indicators[ind.id] = IndicatorResult(ind.id, pts, ind.max, applicable)
+    dims = {}
+    for d in rubric.dimensions:
+        dims[d.id] = cells[f"d:{d.id}"] = evaluate(dimension_expr(rubric, d), cells)
+    groups = {}
+    for g in rubric.groups:
+        groups[g.id] = cells[f"g:{g.id}"] = evaluate(group_expr(rubric, g), cells)
+    total = evaluate(total_expr(rubric), cells)
+    by_role = {r: sum((groups[g.id] for g in rubric.groups if g.role == r), Decimal(0))
+               for r in ("base", "bonus", "deduction")}
+    app_max = _applicable_max(rubric, indicators)
+    rate = (total / app_max).quantize(Decimal("0.0001")) if app_max > 0 else None
+    return UnitScore(unit_code, unit_name, clauses, indicators, dims, groups, by_role["base"],
+                     by_role["bonus"], by_role["deduction"], total,
+                     evaluate(grade_expr(rubric, total_expr(rubric)), cells), app_max, rate,
+                     warnings=warnings)
+
+
+def value_labels(rubric: Rubric) -> dict:
+    """Chinese names of everything a clause can need from outside the unit's inputs."""
+    labels = {p.id: p.label for p in rubric.params}
+    for f in rubric.fields:
+        labels[f"cohort_rank:{f.id}"] = f"{f.label}全市排名"
+        labels[f"cohort_average:{f.id}"] = f"{f.label}全市平均数"
+    return labels
+
+
+def _as_override(v) -> Override:
+    if isinstance(v, Override):
+        return v
+    return Override(to_decimal(v) or Decimal(0))
+
+
+def _score_clause(c: Clause, values: dict, applicable: bool, override: Override | None,
+                  labels: dict) -> ClauseResult:
+    if not applicable:
+        return ClauseResult(c.id, Decimal(0), c.max, "本单位不适用此项", NOT_APPLICABLE)
+    missing = sorted(n for n in c.needs if values.get(n) is None)
+    computed, explanation, status = Decimal(0), "", SCORED
+    if missing:
+        status = PENDING
+        explanation = "待市级核定：缺少" + "、".join(labels.get(n, n) for n in missing)
+    else:
+        try:
+            computed = evaluate(c.expr, values.get)
+            explanation = _explain(c, values, computed)
+        except ExprError as e:
+            status, explanation = PENDING, f"无法计算（{e}），待核定"
+    if override is not None:
+        return ClauseResult(c.id, override.points, c.max,
+                            f"核定{format_number(override.points)}分（系统计算"
+                            f"{format_number(computed)}分）" + (f"，理由：{override.reason}"
+                                                               if override.reason else ""),
+                            OVERRIDDEN, computed)
+    return ClauseResult(c.id, computed, c.max, explanation, status, computed)
+
+
+def _explain(c: Clause, values: dict, points: Decimal) -> str:
+    text = c.explain(values.get, points)
+    raw = evaluate(c.raw_expr, values.get)
+    if isinstance(raw, Decimal):
+        if c.cap is not None and raw > c.cap:
+            text += f"，超过上限{format_number(c.cap)}分，计{format_number(points)}分"
+        elif raw < c.floor:
+            text += f"，不低于{format_number(c.floor)}分，计{format_number(points)}分"
+        elif raw != points:
+            text += f"，保留小数后计{format_number(points)}分"
+    return text
+
+
+def _applicable_max(rubric: Rubric, indicators: dict) -> Decimal:
+    """The base points a unit can reach: the base maximum less its 不适用 indicators."""
+    base_max = sum((g.max for g in rubric.groups if g.role == "base"), Decimal(0))
+    base_dims = {d.id for d in rubric.dimensions if rubric.group_of(d.id).role == "base"}
+    lost = sum((i.max for i in rubric.indicators
+                if i.dimension in base_dims and not indicators[i.id].applicable), Decimal(0))
+    return max(Decimal(0), base_max - lost)
+
+
+def score_cohort(rubric: Rubric, units: list[UnitInput],
+                 campaign_params: Mapping | None = None) -> list[UnitScore]:
+    """Score all units, computing cohort values first; rank by total (ties share: 1, 1, 3)."""
+    cohort = cohort_values(rubric, units)
+    scores = []
+    for u in units:
+        params = {**(campaign_params or {}), **u.params}
+        scores.append(score_unit(rubric, u.inputs, params, u.type, u.overrides,
+                                 cohort.get(u.code), u.code, u.name))
+    rank(scores)
+    return scores
+
+
+def rank(scores: list[UnitScore]) -> None:
+    for s in scores:
+        s.rank = 1 + sum(1 for o in scores if o.total > s.total)
+
+
+def cohort_values(rubric: Rubric, units: list[UnitInput]) -> dict:
+    """Values of `cohort_rank:F` and `cohort_average:F` for each unit."""
+    names = {n for c in rubric.clauses for n in c.needs if n.startswith("cohort_")}
+    out: dict = {u.code: {} for u in units}
+    for name in names:
+        kind, fid = name.split(":", 1)
+        vals = {u.code: to_decimal(u.inputs.get(fid)) or Decimal(0) for u in units}
+        if kind == "cohort_average" and vals:
+            avg = sum(vals.values(), Decimal(0)) / len(vals)
+            for code in out:
+                out[code][name] = avg
+        elif kind == "cohort_rank":
+            for code, v in vals.items():
+                out[code][name] = Decimal(1 + sum(1 for o in vals.values() if o > v))
+    return out

@@ -1,0 +1,251 @@
+"""A small Excel-subset expression tree: one scoring rule, two targets.
+
+Every clause kind builds an `Expr`; `to_excel` writes it as an Excel 2007 formula for the
+county's live preview and `evaluate` computes it exactly in Decimal for the authoritative score.
+The evaluator follows Excel's semantics where they matter (blank is 0 or "", ROUND is half away
+from zero, numbers compare before text) so that LibreOffice/Excel agree with the engine.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_UP, ROUND_UP, Decimal
+from typing import Callable, Mapping, Union
+
+Value = Union[Decimal, str, bool, None]
+
+
+class ExprError(ValueError):
+    """An expression that cannot be parsed or evaluated (bad syntax, #VALUE!, #DIV/0!)."""
+
+
+@dataclass(frozen=True)
+class Num:
+    value: Decimal
+
+
+@dataclass(frozen=True)
+class Text:
+    value: str
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A named input: a field id, an office parameter, or a computed cell (clause result)."""
+    name: str
+
+
+@dataclass(frozen=True)
+class Op:
+    op: str  # + - * / = <> < <= > >=
+    left: "Expr"
+    right: "Expr"
+
+
+@dataclass(frozen=True)
+class Neg:
+    operand: "Expr"
+
+
+@dataclass(frozen=True)
+class Call:
+    func: str
+    args: tuple
+
+
+Expr = Union[Num, Text, Ref, Op, Neg, Call]
+
+FUNCTIONS = ("IF", "AND", "OR", "NOT", "MIN", "MAX", "SUM", "ROUND", "ROUNDUP", "ROUNDDOWN",
+             "INT", "ABS")
+
+
+# --- construction helpers used by the clause kinds -------------------------------------------
+
+def num(x) -> Num:
+    return Num(Decimal(str(x)))
+
+
+def call(func: str, *args: Expr) -> Call:
+    return Call(func, tuple(args))
+
+
+def if_(cond: Expr, then: Expr, other: Expr) -> Call:
+    return call("IF", cond, then, other)
+
+
+def refs(expr: Expr) -> set[str]:
+    """Names an expression reads."""
+    if isinstance(expr, Ref):
+        return {expr.name}
+    if isinstance(expr, Op):
+        return refs(expr.left) | refs(expr.right)
+    if isinstance(expr, Neg):
+        return refs(expr.operand)
+    if isinstance(expr, Call):
+        out: set[str] = set()
+        for a in expr.args:
+            out |= refs(a)
+        return out
+    return set()
+
+
+# --- Excel target ----------------------------------------------------------------------------
+
+_PREC = {"=": 1, "<>": 1, "<": 1, "<=": 1, ">": 1, ">=": 1, "+": 2, "-": 2, "*": 3, "/": 3}
+
+
+def format_number(d: Decimal) -> str:
+    """A decimal as Excel writes it: no exponent, no trailing zeros."""
+    s = format(d.normalize(), "f")
+    if "." in s:
+        s = s.rstrip("0").rstrip(".")
+    return "0" if s in ("-0", "") else s
+
+
+def to_excel(expr: Expr, cell_of: Callable[[str], str], parent_prec: int = 0,
+             right_side: bool = False) -> str:
+    """Render as formula text (without the leading '='); `cell_of` maps a name to a cell address."""
+    if isinstance(expr, Num):
+        s = format_number(expr.value)
+        return f"({s})" if s.startswith("-") else s
+    if isinstance(expr, Text):
+        return '"' + expr.value.replace('"', '""') + '"'
+    if isinstance(expr, Ref):
+        return cell_of(expr.name)
+    if isinstance(expr, Neg):
+        return "-" + to_excel(expr.operand, cell_of, 4)
+    if isinstance(expr, Call):
+        args = [to_excel(a, cell_of) for a in expr.args]
+        if expr.func in ("MIN", "MAX"):
+            # Excel and LibreOffice skip a blank cell given to MIN/MAX (MIN(2,A1) is 2 when A1 is
+            # empty); N() makes it 0, as the engine counts blank inputs (see _counted_as_zero).
+            args = [f"N({t})" if _maybe_reference(a) else t for a, t in zip(expr.args, args)]
+        return expr.func + "(" + ",".join(args) + ")"
+    prec = _PREC[expr.op]
+    text = (to_excel(expr.left, cell_of, prec) + expr.op
+            + to_excel(expr.right, cell_of, prec, right_side=True))
+    # Right operands of equal precedence need brackets: a-(b-c), a/(b*c).
+    if prec < parent_prec or (right_side and prec == parent_prec):
+        return "(" + text + ")"
+    return text
+
+
+def _maybe_reference(e: Expr) -> bool:
+    """True when Excel may see a cell reference here (a Ref, or an IF that can return one)."""
+    if isinstance(e, Ref):
+        return True
+    return isinstance(e, Call) and e.func == "IF" and any(_maybe_reference(a) for a in e.args[1:])
+
+
+# --- Python target ---------------------------------------------------------------------------
+
+def _number(v: Value) -> Decimal:
+    if v is None or v == "":
+        return Decimal(0)
+    if isinstance(v, bool):
+        return Decimal(int(v))
+    if isinstance(v, Decimal):
+        return v
+    raise ExprError(f"#VALUE!: 「{v}」不是数字")
+
+
+def _truth(v: Value) -> bool:
+    if isinstance(v, str) and v != "":
+        raise ExprError(f"#VALUE!: 「{v}」不是逻辑值")
+    return bool(_number(v))
+
+
+def _compare(op: str, a: Value, b: Value) -> bool:
+    # Excel: blank equals 0 and ""; numbers sort before text; text compares case-insensitively.
+    def key(v):
+        if v is None:
+            return None
+        if isinstance(v, str):
+            return (1, v.lower())
+        return (0, _number(v))
+    ka, kb = key(a), key(b)
+    if ka is None:
+        ka = (1, "") if kb is not None and kb[0] == 1 else (0, Decimal(0))
+    if kb is None:
+        kb = (1, "") if ka[0] == 1 else (0, Decimal(0))
+    return {"=": ka == kb, "<>": ka != kb, "<": ka < kb, "<=": ka <= kb,
+            ">": ka > kb, ">=": ka >= kb}[op]
+
+
+def _counted_as_zero(args: tuple, vals: list) -> list:
+    """MIN/MAX read a possible reference through N() (see to_excel): blank or text is 0."""
+    return [Decimal(0) if _maybe_reference(a) and (v is None or isinstance(v, str)) else v
+            for a, v in zip(args, vals)]
+
+
+def _round(x: Decimal, places: Decimal, mode) -> Decimal:
+    exp = Decimal(1).scaleb(-int(places))
+    return x.quantize(exp, rounding=mode)
+
+
+def evaluate(expr: Expr, lookup: Mapping[str, Value] | Callable[[str], Value]) -> Value:
+    """Evaluate exactly. `lookup` gives the value of every Ref (None for blank)."""
+    get = lookup if callable(lookup) else (lambda n: lookup.get(n))
+    return _eval(expr, get)
+
+
+def _eval(e: Expr, get) -> Value:
+    if isinstance(e, Num):
+        return e.value
+    if isinstance(e, Text):
+        return e.value
+    if isinstance(e, Ref):
+        return get(e.name)
+    if isinstance(e, Neg):
+        return -_number(_eval(e.operand, get))
+    if isinstance(e, Op):
+        a, b = _eval(e.left, get), _eval(e.right, get)
+        if e.op in ("=", "<>", "<", "<=", ">", ">="):
+            return _compare(e.op, a, b)
+        x, y = _number(a), _number(b)
+        if e.op == "+":
+            return x + y
+        if e.op == "-":
+            return x - y
+        if e.op == "*":
+            return x * y
+        if y == 0:
+            raise ExprError("#DIV/0!: 除数为0")
+        return x / y
+    return _call(e, get)
+
+
+def _call(e: Call, get) -> Value:
+    f, args = e.func, e.args
+    if f == "IF":
+        cond = _truth(_eval(args[0], get))
+        if cond:
+            return _eval(args[1], get)
+        return _eval(args[2], get) if len(args) > 2 else False
+    vals = [_eval(a, get) for a in args]
+    if f == "AND":
+        return all(_truth(v) for v in vals)
+    if f == "OR":
+        return any(_truth(v) for v in vals)
+    if f == "NOT":
+        return not _truth(vals[0])
+    if f in ("MIN", "MAX"):
+        vals = _counted_as_zero(args, vals)
+    if f in ("MIN", "MAX", "SUM"):
+        # Like Excel with cell references: text (e.g. 待市级核定) is skipped.
+        vals = [v for v in vals if not isinstance(v, str)]
+    nums = [_number(v) for v in vals]
+    if f == "MIN":
+        return min(nums, default=Decimal(0))
+    if f == "MAX":
+        return max(nums, default=Decimal(0))
+    if f == "SUM":
+        return sum(nums, Decimal(0))
+    if f == "ABS":
+        return abs(nums[0])
+    if f == "INT":
+        return nums[0].to_integral_value(rounding=ROUND_FLOOR)
+    modes = {"ROUND": ROUND_HALF_UP, "ROUNDUP": ROUND_UP, "ROUNDDOWN": ROUND_DOWN}
+    if f in modes:
+        return _round(nums[0], nums[1], modes[f])
+    raise ExprError(f"不支持的函数 {f}")
+

@@ -1,0 +1,167 @@
+"""The rubric as loaded: indicators, clauses, fields, office parameters (all immutable once built)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Callable, Optional
+
+from .expr import Expr
+
+FIELD_TYPES = ("flag", "count", "amount", "number", "choice", "judged", "date", "text")
+NUMERIC_TYPES = ("count", "amount", "number", "judged")
+FLAG_YES, FLAG_NO = "是", "否"
+
+
+@dataclass
+class Field:
+    """填报项: one input cell in the unit's workbook (or the office's, when source is office)."""
+    id: str
+    label: str
+    type: str
+    clause_id: str = ""
+    indicator_id: str = ""
+    unit: str = ""
+    min: Optional[Decimal] = None
+    max: Optional[Decimal] = None
+    options: tuple = ()
+    step: Optional[Decimal] = None
+    source: str = "unit"
+    note: str = ""
+
+
+@dataclass
+class Param:
+    """市级核定数据: a figure the office enters (per unit or once for the campaign)."""
+    id: str
+    label: str
+    scope: str = "unit"
+    type: str = "number"
+    min: Optional[Decimal] = None
+    max: Optional[Decimal] = None
+    unit: str = ""
+
+
+@dataclass
+class Clause:
+    """评分细则: one scoring rule, compiled to an expression with its cap, floor and rounding."""
+    id: str
+    text: str
+    kind: str
+    indicator_id: str
+    fields: list[Field]
+    spec: dict
+    expr: Expr = None
+    raw_expr: Expr = None
+    max: Decimal = Decimal(0)
+    cap: Optional[Decimal] = None
+    floor: Decimal = Decimal(0)
+    extra: bool = False
+    office_only: bool = False
+    note: str = ""
+    explain: Callable = None
+    needs: frozenset = frozenset()  # names of params / cohort values it reads
+
+    @property
+    def needs_office(self) -> bool:
+        """True when the unit's workbook cannot compute it (office data or the whole cohort)."""
+        return bool(self.needs) or self.office_only
+
+
+@dataclass
+class Indicator:
+    """指标."""
+    id: str
+    name: str
+    dimension: str
+    max: Decimal
+    clauses: list[Clause]
+    evidence: str = ""
+    window_from: Optional[date] = None
+    window_to: Optional[date] = None
+    not_applicable: tuple = ()
+    note: str = ""
+
+    def applies_to(self, unit_type: str) -> bool:
+        return unit_type not in self.not_applicable
+
+
+@dataclass
+class Dimension:
+    """考核维度 / 考核内容 (e.g. 研究部署 20分)."""
+    id: str
+    name: str
+    group: str
+    max: Decimal
+
+
+@dataclass
+class Group:
+    """基础指标, 加分项 or 扣分项; role decides the sign in the total."""
+    id: str
+    name: str
+    role: str
+    max: Decimal
+
+
+@dataclass
+class Grade:
+    name: str
+    min: Decimal
+
+
+@dataclass
+class Unit:
+    code: str
+    name: str
+    type: str = ""
+    email: str = ""
+
+
+@dataclass
+class Rubric:
+    id: str
+    version: int
+    title: str
+    year: int
+    office: str
+    places: int
+    total_floor: Decimal
+    grades: list[Grade]
+    groups: list[Group]
+    dimensions: list[Dimension]
+    indicators: list[Indicator]
+    params: list[Param] = field(default_factory=list)
+    units: list[Unit] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    document: str = ""
+    source: str = ""
+    path: str = ""
+    content_hash: str = ""
+    campaign: dict = field(default_factory=dict)  # defaults for `init`: deadlines, office contact
+
+    @property
+    def clauses(self) -> list[Clause]:
+        return [c for ind in self.indicators for c in ind.clauses]
+
+    @property
+    def fields(self) -> list[Field]:
+        return [f for c in self.clauses for f in c.fields]
+
+    @property
+    def unit_fields(self) -> list[Field]:
+        """The fields a unit fills in its workbook."""
+        return [f for f in self.fields if f.source == "unit"]
+
+    def field(self, field_id: str) -> Field:
+        return {f.id: f for f in self.fields}[field_id]
+
+    def grade_for(self, total: Decimal) -> str:
+        for g in sorted(self.grades, key=lambda g: g.min, reverse=True):
+            if total >= g.min:
+                return g.name
+        return ""
+
+    def group_of(self, dimension_id: str) -> Group:
+        dim = next(d for d in self.dimensions if d.id == dimension_id)
+        return next(g for g in self.groups if g.id == dim.group)
