@@ -42,6 +42,15 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "R012": (ERROR, "选项「{option}」不在填报项 {field} 的可选项中。"),
     "R013": (WARNING, "评分方式 {kind} 通常读取 {expected} 类型的填报项，而 {field} 是 {type}。"),
     "R014": (ERROR, "细则原文 text 为空。请照抄文件原文；若为重建内容，须在 note 中说明。"),
+    # Received files (F…): sniffed before any XML parser runs
+    # Ledger (L…): the campaign's import record
+    # Campaign folder (C…)
+    # Unit lists (U…): the office's own .xlsx/.csv
+    # Generating workbooks (G…)
+    # LibreOffice conversions (O…)
+    "O001": (ERROR, "找不到 LibreOffice（soffice 命令）。请安装 LibreOffice（如 apt-get install libreoffice-calc-nogui）后重试。"),
+    "O002": (ERROR, "LibreOffice 未能把 {src} 转换为 {fmt}（退出码 {rc}）：{stderr}"),
+    "O003": (ERROR, "LibreOffice 转换 {src} 超过 {timeout} 秒仍未完成，已中止。请检查文件是否过大或损坏。"),
 }
 
 
