@@ -69,6 +69,11 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "F029": (ERROR, "找不到文件或文件夹 {path}。请检查路径。"),
     "F030": (ERROR, "安全组件不可用：{detail}。为防止恶意构造的 XML 文件，必须用 defusedxml 读取报送文件。请运行 pip install defusedxml，并且不要设置 OPENPYXL_DEFUSEDXML=False。"),
     # Ledger (L…): the campaign's import record
+    "L001": (ERROR, "台账由更新版本的 xlsx-workflow 建立（台账版本 {found}，本程序只认识到版本 {known}），为免损坏未打开。请升级 xlsx-workflow 后再操作。"),
+    "L002": (ERROR, "台账文件无法打开（{detail}），可能已损坏或不是本系统的台账。请不要手工修改该文件；可从备份恢复，或把它移走后重新导入归档中的文件。"),
+    "L003": (INFO, "同一文件已于 {at} 导入（第 {batch} 批），本次未作任何改动。"),
+    "L004": (WARNING, "逾期报送：{at} 收到，截止日期为 {deadline}（截止日当天收到的不算逾期）。"),
+    "L005": (ERROR, "台账正被另一个导入占用，等待超时。请等另一个导入结束后重试。"),
     # Campaign folder (C…)
     # Unit lists (U…): the office's own .xlsx/.csv
     # Generating workbooks (G…)
