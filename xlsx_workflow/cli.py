@@ -116,3 +116,74 @@ def rubric_export(name, target, as_json):
         emit_json({"files": [str(Path(path).resolve())]})
     else:
         click.echo(f"已导出：{Path(path).resolve()}")
+
+
+@main.command("init")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--rubric", "rubric_name", required=True,
+              help="考核细则：内置编号（如 ip-protection-2021）或 YAML 文件。")
+@click.option("--units", "units_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="单位名单 .xlsx 或 .csv（列：代码、名称、类型、邮箱）；不给时用细则中的默认单位。")
+@click.option("--deadline", help="自评材料报送截止日期 YYYY-MM-DD；联系人信息表截止日期为其前9天。")
+@click.option("--title", help="考核名称（默认用细则名称）。")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON。")
+def init(directory, rubric_name, units_file, deadline, title, as_json):
+    """创建考核活动文件夹 DIRECTORY：campaign.yaml 和单位名单 units.csv。"""
+    from .campaign import init_campaign
+    try:
+        camp = init_campaign(directory, rubric_name, units_file, deadline, title)
+    except WorkflowError as e:
+        fail(e)
+    for w in camp.warnings:
+        click.echo(str(w), err=True)
+    lay = camp.layout
+    if as_json:
+        emit_json({"id": camp.id, "campaign": str(lay.campaign_file), "units_file": str(lay.units_file),
+                   "units": len(camp.units), "files": [str(lay.campaign_file), str(lay.units_file)],
+                   "warnings": [w.to_dict() for w in camp.warnings]})
+    else:
+        click.echo(f"已创建考核活动 {camp.id}（{len(camp.units)} 个单位）：{lay.campaign_file}")
+
+
+@main.command("generate")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--jobs", default=2, show_default=True, type=click.IntRange(1, 64), help="并行进程数。")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON（DESIGN 合同：workbooks、contact_forms）。")
+def generate(directory, jobs, as_json):
+    """为每个单位生成自评表和联系人信息表，放在 DIRECTORY/generate/ 中。"""
+    from .generate import generate_campaign
+    with _LazyProgress("生成自评表") as tick:
+        try:
+            result = generate_campaign(directory, jobs=jobs, progress=tick)
+        except WorkflowError as e:
+            fail(e)
+    for i in result.warnings + result.errors:
+        click.echo(str(i), err=True)
+    if as_json:
+        emit_json(result.to_json())
+    else:
+        click.echo(f"已生成 {len(result.workbooks)} 份自评表、{len(result.contact_forms)} 份联系人信息表："
+                   f"{Path(directory).resolve() / 'generate'}")
+    if result.errors:
+        sys.exit(1)
+
+
+class _LazyProgress:
+    """A click progress bar on stderr, opened at the first tick (when the total is known)."""
+
+    def __init__(self, label: str):
+        self.label, self.bar = label, None
+
+    def __enter__(self):
+        return self
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(1)
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+        return False

@@ -75,8 +75,26 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "L004": (WARNING, "逾期报送：{at} 收到，截止日期为 {deadline}（截止日当天收到的不算逾期）。"),
     "L005": (ERROR, "台账正被另一个导入占用，等待超时。请等另一个导入结束后重试。"),
     # Campaign folder (C…)
+    "C001": (ERROR, "找不到考核活动：文件夹 {path} 中没有 campaign.yaml。请先运行 xlsx-workflow init {path} --rubric 细则编号。"),
+    "C002": (ERROR, "campaign.yaml 无法读取：{detail}。请改正该文件，或重新运行 xlsx-workflow init。"),
+    "C003": (ERROR, "日期「{value}」格式不对，应写成 YYYY-MM-DD（如 2022-05-27）。"),
+    "C004": (ERROR, "没有单位名单：考核细则 {rubric} 未列出默认单位。请用 --units 指定单位名单文件（.xlsx 或 .csv，列：代码、名称、类型、邮箱）。"),
+    "C005": (WARNING, "考核细则文件已改动：内容校验值与 campaign.yaml 记录的不同（第{old}版 → 第{new}版）。已下发的自评表按原细则填写；确需改用新细则时，请重新运行 init 并重新生成、下发。"),
+    "C006": (ERROR, "{path} 已存在且不是文件夹。请换一个考核活动文件夹。"),
     # Unit lists (U…): the office's own .xlsx/.csv
+    "U001": (ERROR, "找不到单位名单文件 {path}。请检查路径。"),
+    "U002": (ERROR, "单位名单的格式 {ext} 不支持。请在 Excel/WPS 中另存为 .xlsx 或 .csv 后重试。"),
+    "U003": (ERROR, "无法读取单位名单：{detail}。请用 Excel/WPS 打开后另存为 .xlsx 或 .csv（UTF-8 或 GBK 编码）再试。"),
+    "U004": (ERROR, "单位名单缺少“{columns}”列（第{row}行的表头是：{found}）。表头须有“代码”“名称”两列，可选“类型”“邮箱”。"),
+    "U005": (ERROR, "第{row}行：单位代码为空。请填写代码（如 411502），或删除这一行。"),
+    "U006": (ERROR, "第{row}行：单位代码 {unit_code} 的名称为空。请填写单位名称。"),
+    "U007": (ERROR, "第{row}行：单位代码 {unit_code} 与第{other}行重复。每个单位的代码必须唯一。"),
+    "U008": (ERROR, "单位名单中没有单位：表头（第{row}行）下面没有数据行。"),
+    "U009": (WARNING, "第{row}行：单位类型「{type}」不在考核细则用到的类型（{known}）中，“不适用”规则不会对该单位生效。请确认是否写错。"),
+    "U010": (WARNING, "第{row}行：邮箱「{email}」格式不对，发送自评表时会失败。请改正。"),
     # Generating workbooks (G…)
+    "G001": (ERROR, "未能生成 {unit} 的{what}：{detail}。其他单位不受影响；请排除原因后重新运行 generate。"),
+    "G002": (WARNING, "文件夹 {dir} 中有不属于当前单位名单的旧文件：{files}。请勿下发；确认无用后可删除。"),
     # LibreOffice conversions (O…)
     "O001": (ERROR, "找不到 LibreOffice（soffice 命令）。请安装 LibreOffice（如 apt-get install libreoffice-calc-nogui）后重试。"),
     "O002": (ERROR, "LibreOffice 未能把 {src} 转换为 {fmt}（退出码 {rc}）：{stderr}"),

@@ -1,0 +1,313 @@
+"""A campaign (one run of an assessment): campaign.yaml plus the unit list, in the folder layout.
+
+`init_campaign` writes them; `load_campaign` reads them back with the rubric. The campaign id and
+creation time are fixed once written (re-running init keeps them), so generated workbooks stay
+deterministic and every returned file can be traced to its campaign.
+"""
+from __future__ import annotations
+
+import csv
+import re
+import secrets
+import shutil
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import yaml
+
+from .layout import Layout, layout
+from .messages import ERROR, Issue, WorkflowError, issue
+from .rubric import Rubric, Unit, builtin_ids, load_rubric, resolve
+
+CONTACT_LEAD_DAYS = 9  # seed 000: contact form 05-18, materials 05-27
+_PASSWORD_CHARS = "abcdefghjkmnpqrstuvwxyz23456789"
+_COLUMNS = {  # unit-list column → accepted header words (compared without spaces, lower case)
+    "code": ("代码", "单位代码", "编码", "单位编码", "行政区划代码", "code"),
+    "name": ("名称", "单位名称", "单位", "name"),
+    "type": ("类型", "单位类型", "type"),
+    "email": ("邮箱", "电子邮箱", "邮件", "email", "e-mail"),
+}
+_HEADER_WORDS = {"code": "代码", "name": "名称", "type": "类型", "email": "邮箱"}
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass
+class Office:
+    """The issuing office and whom units contact."""
+    name: str = ""
+    people: str = ""
+    phone: str = ""
+    email: str = ""
+    address: str = ""
+
+
+@dataclass
+class Campaign:
+    root: Path
+    id: str
+    created: datetime
+    rubric_source: str  # a built-in id or the absolute path of a YAML file
+    rubric: Rubric
+    year: int
+    title: str
+    deadlines: dict  # {"contact": date | None, "materials": date | None}
+    office: Office
+    password: str
+    units: list[Unit]
+    rubric_version: int = 0
+    rubric_hash: str = ""
+    warnings: list[Issue] = field(default_factory=list)
+
+    @property
+    def layout(self) -> Layout:
+        return layout(self.root)
+
+
+def init_campaign(dir, rubric: str, units_file=None, deadline=None, title=None) -> Campaign:
+    """Create (or refresh) the campaign folder `dir`; raises WorkflowError on bad input."""
+    lay = layout(dir)
+    if lay.root.exists() and not lay.root.is_dir():
+        raise WorkflowError([issue("C006", path=str(lay.root))])
+    rub = load_rubric(resolve(rubric))
+    source = rubric if rubric in builtin_ids() and not Path(rubric).exists() else rub.path
+    units, warnings = (read_units(units_file, rub) if units_file else (list(rub.units), []))
+    if not units:
+        raise WorkflowError([issue("C004", rubric=rub.id)])
+    old = _read_yaml(lay) if lay.campaign_file.is_file() else {}
+    created = _parse_time(old.get("created")) or datetime.now().astimezone().replace(microsecond=0)
+    camp = Campaign(
+        root=lay.root, id=str(old.get("id") or f"{rub.id}-{created:%Y%m%d}-{secrets.token_hex(3)}"),
+        created=created, rubric_source=source, rubric=rub, year=int(rub.year or created.year),
+        title=title or rub.title, deadlines=_deadlines(rub, deadline), office=_office(rub),
+        password=str(old.get("sheet_password") or _password()), units=units,
+        rubric_version=rub.version, rubric_hash=rub.content_hash, warnings=warnings)
+    lay.root.mkdir(parents=True, exist_ok=True)
+    _write_units(lay.units_file, units)
+    _write_yaml(lay, camp)
+    return camp
+
+
+def load_campaign(dir) -> Campaign:
+    """Read campaign.yaml, its rubric and units.csv; raises WorkflowError (C…, U…, R…)."""
+    lay = layout(dir)
+    if not lay.campaign_file.is_file():
+        raise WorkflowError([issue("C001", path=str(lay.root))])
+    doc = _read_yaml(lay)
+    try:
+        rub_doc, office = doc["rubric"], doc.get("office") or {}
+        deadlines = {k: _date(v) for k, v in (doc.get("deadlines") or {}).items()}
+        rub = load_rubric(resolve(str(rub_doc["source"])))
+        camp = Campaign(
+            root=lay.root, id=str(doc["id"]), created=_parse_time(doc["created"]),
+            rubric_source=str(rub_doc["source"]), rubric=rub, year=int(doc.get("year") or rub.year),
+            title=str(doc.get("title") or rub.title),
+            deadlines={"contact": deadlines.get("contact"), "materials": deadlines.get("materials")},
+            office=Office(**{k: str(office.get(k) or "") for k in Office.__dataclass_fields__}),
+            password=str(doc["sheet_password"]), units=[],
+            rubric_version=int(rub_doc.get("version") or 0), rubric_hash=str(rub_doc.get("hash")))
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise WorkflowError([issue("C002", str(lay.campaign_file), detail=f"缺少或无效的项 {e}")])
+    if camp.created is None:
+        raise WorkflowError([issue("C002", str(lay.campaign_file), detail="created 不是时间")])
+    camp.units, camp.warnings = read_units(lay.units_file, rub)
+    if rub.content_hash != camp.rubric_hash:
+        camp.warnings.append(issue("C005", str(lay.campaign_file), old=camp.rubric_version,
+                                   new=rub.version))
+    return camp
+
+
+# --- campaign.yaml ---------------------------------------------------------------------------
+
+def _deadlines(rub: Rubric, deadline) -> dict:
+    """--deadline sets materials and contact = 9 days before; else the rubric's campaign block."""
+    given = (rub.campaign.get("deadlines") or {}) if deadline is None else {}
+    materials = _date(deadline if deadline is not None else given.get("materials"))
+    contact = _date(given.get("contact"))
+    if contact is None and materials is not None:
+        contact = materials - timedelta(days=CONTACT_LEAD_DAYS)
+    return {"contact": contact, "materials": materials}
+
+
+def _office(rub: Rubric) -> Office:
+    c = rub.campaign.get("contact") or {}
+    return Office(name=str(c.get("name") or rub.office), people=str(c.get("people") or ""),
+                  phone=str(c.get("phone") or ""), email=str(c.get("email") or ""),
+                  address=str(c.get("address") or ""))
+
+
+def _date(value) -> date | None:
+    if value is None or value == "" or (isinstance(value, date) and not isinstance(value, datetime)):
+        return value or None
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise WorkflowError([issue("C003", value=value)])
+
+
+def _parse_time(value) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    try:
+        return datetime.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+def _password() -> str:
+    return "".join(secrets.choice(_PASSWORD_CHARS) for _ in range(10))
+
+
+def _read_yaml(lay: Layout) -> dict:
+    try:
+        doc = yaml.safe_load(lay.campaign_file.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        raise WorkflowError([issue("C002", str(lay.campaign_file), detail=str(e).splitlines()[0])])
+    if not isinstance(doc, dict):
+        raise WorkflowError([issue("C002", str(lay.campaign_file), detail="顶层应为键值对")])
+    return doc
+
+
+def _write_yaml(lay: Layout, c: Campaign) -> None:
+    doc = {
+        "id": c.id, "created": c.created.isoformat(),
+        "rubric": {"source": c.rubric_source, "id": c.rubric.id, "version": c.rubric_version,
+                   "hash": c.rubric_hash},
+        "year": c.year, "title": c.title,
+        "deadlines": {k: (v.isoformat() if v else None) for k, v in c.deadlines.items()},
+        "office": dict(c.office.__dict__), "sheet_password": c.password,
+        "units": lay.units_file.name,
+    }
+    head = ("# 考核活动（由 xlsx-workflow init 生成）。title、deadlines、office 可以修改；\n"
+            "# id、created、rubric、sheet_password 请勿修改（已下发的自评表依据它们核对）。\n")
+    tmp = lay.campaign_file.with_name(lay.campaign_file.name + ".tmp")
+    tmp.write_text(head + yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    tmp.replace(lay.campaign_file)
+
+
+# --- units -----------------------------------------------------------------------------------
+
+def read_units(path, rubric: Rubric | None = None) -> tuple[list[Unit], list[Issue]]:
+    """Units from an .xlsx/.csv (代码, 名称, 类型, 邮箱); raises WorkflowError listing all errors."""
+    path = Path(path)
+    where = path.name
+    if not path.is_file():
+        raise WorkflowError([issue("U001", where, path=str(path))])
+    rows = _table(path)
+    header_at = next((i for i, r in enumerate(rows) if any(r)), None)
+    if header_at is None:
+        raise WorkflowError([issue("U008", where, row=1)])
+    cols = _columns(rows[header_at])
+    missing = [_HEADER_WORDS[k] for k in ("code", "name") if k not in cols]
+    if missing:
+        raise WorkflowError([issue("U004", where, columns="”“".join(missing), row=header_at + 1,
+                                   found="、".join(c for c in rows[header_at] if c) or "（空）")])
+    units, issues, seen = [], [], {}
+    known = _known_types(rubric)
+    for i in range(header_at + 1, len(rows)):
+        get = (lambda k, r=rows[i]: r[cols[k]] if k in cols and cols[k] < len(r) else "")
+        if not any(rows[i]):
+            continue
+        unit, row = Unit(get("code"), get("name"), get("type"), get("email")), i + 1
+        issues += _check_unit(unit, row, seen, known, where)
+        seen.setdefault(unit.code, row)
+        units.append(unit)
+    if not units:
+        issues.append(issue("U008", where, row=header_at + 1))
+    if any(x.severity == ERROR for x in issues):
+        raise WorkflowError([x for x in issues if x.severity == ERROR])
+    return units, issues
+
+
+def _check_unit(u: Unit, row: int, seen: dict, known: set, where: str) -> list[Issue]:
+    out = []
+    if not u.code:
+        out.append(issue("U005", where, row=row))
+    elif u.code in seen:
+        out.append(issue("U007", where, row=row, unit_code=u.code, other=seen[u.code]))
+    if not u.name:
+        out.append(issue("U006", where, row=row, unit_code=u.code or "（空）"))
+    if known and u.type not in known:
+        out.append(issue("U009", where, row=row, type=u.type or "（空）", known="、".join(sorted(known))))
+    if u.email and not _EMAIL.match(u.email):
+        out.append(issue("U010", where, row=row, email=u.email))
+    return out
+
+
+def _known_types(rubric: Rubric | None) -> set:
+    if rubric is None:
+        return set()
+    used = {t for i in rubric.indicators for t in i.not_applicable}
+    return ({u.type for u in rubric.units} | used) if used else set()
+
+
+def _columns(header: list[str]) -> dict:
+    words = {w.lower(): k for k, ws in _COLUMNS.items() for w in ws}
+    cols = {}
+    for n, cell in enumerate(header):
+        key = words.get(re.sub(r"[\s*＊（）()]", "", cell).lower())
+        if key and key not in cols:
+            cols[key] = n
+    return cols
+
+
+def _table(path: Path) -> list[list[str]]:
+    ext = path.suffix.lower()
+    try:
+        if ext == ".csv":
+            return _csv_rows(path)
+        if ext == ".xlsx":
+            return _xlsx_rows(path)
+    except WorkflowError:
+        raise
+    except Exception as e:  # any parser failure is the same problem for the office: unreadable
+        raise WorkflowError([issue("U003", path.name, detail=f"{type(e).__name__}: {e}"[:200])])
+    raise WorkflowError([issue("U002", path.name, ext=ext or "（无扩展名）")])
+
+
+def _csv_rows(path: Path) -> list[list[str]]:
+    raw = path.read_bytes()
+    for enc in ("utf-8-sig", "gb18030"):  # Excel in Chinese Windows saves CSV as GBK
+        try:
+            text = raw.decode(enc)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise WorkflowError([issue("U003", path.name, detail="文件编码既不是 UTF-8 也不是 GBK")])
+    if "\x00" in text:
+        raise WorkflowError([issue("U003", path.name, detail="不是文本文件")])
+    dialect = csv.excel
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",\t;")
+    except csv.Error:
+        pass
+    return [[c.strip() for c in r] for r in csv.reader(text.splitlines(), dialect)]
+
+
+def _xlsx_rows(path: Path) -> list[list[str]]:
+    import openpyxl
+    book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        return [[_text(v) for v in r] for r in book.active.iter_rows(values_only=True)]
+    finally:
+        book.close()
+
+
+def _text(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    if isinstance(v, datetime):
+        return v.date().isoformat()
+    return str(v).strip()
+
+
+def _write_units(path: Path, units: list[Unit]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", encoding="utf-8-sig", newline="") as fh:  # BOM: Excel opens it as UTF-8
+        w = csv.writer(fh)
+        w.writerow(["代码", "名称", "类型", "邮箱"])
+        w.writerows([u.code, u.name, u.type, u.email] for u in units)
+    shutil.move(str(tmp), str(path))

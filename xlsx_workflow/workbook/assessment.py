@@ -1,0 +1,95 @@
+"""The 自评表 sheet of one unit, written from the rubric's plan (workbook/plan.py).
+
+Contract (DESIGN.md): one header row holding 编号, 填报值 and 材料编号; each input row has its
+field id in 编号 and its input cell in 填报值. Scores are live formulas with cached values.
+"""
+from __future__ import annotations
+
+from .checked import Sheet
+from .plan import (COLUMNS, EVIDENCE, ID, LABEL, NOT_APPLICABLE_TEXT, NOTE, PENDING_TEXT, POINTS,
+                   SCORE, TEXT, VALUE, WIDTHS, AssessmentPlan, Block, DimensionRow, IndicatorRow,
+                   label)
+from .print_setup import print_setup
+from .validation import OptionLists, evidence_validation, field_validation
+
+HINT = ("浅黄色单元格为填报区，其余单元格已锁定。“自评得分”随填报自动计算，仅供参考，以市级核定为准；"
+        "“待市级核定”项需要市级数据，暂按0分计。")
+
+
+def write_assessment(sheet: Sheet, plan: AssessmentPlan, unit, title: str, deadline: str,
+                     lists: OptionLists) -> None:
+    """Write the whole sheet for `unit` (its type decides the 不适用 indicators)."""
+    last = len(COLUMNS) - 1
+    for col, w in enumerate(WIDTHS):
+        sheet.call("set_column", col, col, w)
+    for row, h in plan.heights.items():
+        sheet.call("set_row", row, h)
+    sheet.merged_text(0, 0, 0, last, f"{title}自评表", "title")
+    line = f"填报单位：{unit.name}（代码 {unit.code}）" + (f"　　报送截止：{deadline}" if deadline else "")
+    sheet.merged_text(1, 0, 1, last, line, "subtitle")
+    cached = plan.blank_values(unit.type)
+    for s in plan.summary:
+        sheet.merged_text(s.row - 1, s.cols[0], s.row - 1, s.cols[1], s.label, "summary_label")
+        style = "summary_total" if s.name in ("total", "grade") else "summary_value"
+        sheet.merge(s.row, s.cols[0], s.row, s.cols[1], style)
+        sheet.formula(s.row, s.cols[0], s.formula, style, cached[s.name])
+    sheet.merged_text(plan.hint_row, 0, plan.hint_row, last, HINT, "hint")
+    for col, (name, _) in enumerate(COLUMNS):
+        sheet.text(plan.header_row, col, name, "header")
+    for s in plan.sections:
+        if isinstance(s, DimensionRow):
+            sheet.text(s.row, ID, "", "dimension")  # 编号 holds field ids only (contract)
+            sheet.merged_text(s.row, TEXT, s.row, VALUE, s.title, "dimension")
+            sheet.formula(s.row, SCORE, s.formula, "dimension_score", cached[s.name])
+            sheet.merged_text(s.row, EVIDENCE, s.row, NOTE, "", "dimension")
+        else:
+            _indicator(sheet, s, s.indicator.applies_to(unit.type), cached, lists)
+    print_setup(sheet, landscape=True, header_row=plan.header_row,
+                header_text=f"{unit.name}　{title}自评表")
+
+
+def _indicator(sheet: Sheet, s: IndicatorRow, applies: bool, cached: dict,
+               lists: OptionLists) -> None:
+    sheet.text(s.row, ID, "", "indicator")
+    sheet.merged_text(s.row, TEXT, s.row, VALUE, s.title, "indicator")
+    if applies:
+        sheet.formula(s.row, SCORE, s.formula, "indicator_score", cached[f"i:{s.indicator.id}"])
+    else:
+        sheet.text(s.row, SCORE, NOT_APPLICABLE_TEXT, "not_applicable")
+    sheet.merged_text(s.row, EVIDENCE, s.row, NOTE, s.evidence, "evidence")
+    window = (s.indicator.window_from, s.indicator.window_to)
+    for b in s.blocks:
+        _block(sheet, b, applies, cached, lists, window)
+
+
+def _block(sheet: Sheet, b: Block, applies: bool, cached: dict, lists: OptionLists,
+           window: tuple) -> None:
+    first, last = b.rows[0][0], b.rows[-1][0]
+    sheet.merged_text(first, TEXT, last, TEXT, b.text, "cell")
+    sheet.merged_text(first, POINTS, last, POINTS, b.points, "center")
+    sheet.merge(first, SCORE, last, SCORE, "score")
+    if not applies:
+        sheet.text(first, SCORE, NOT_APPLICABLE_TEXT, "not_applicable")
+    elif b.formula is None:
+        sheet.text(first, SCORE, PENDING_TEXT, "pending")
+    else:
+        sheet.formula(first, SCORE, b.formula, "score", cached[f"c:{b.clause.id}"])
+    for row, f in b.rows:
+        sheet.text(row, ID, f.id if f else "", "center")
+        sheet.text(row, LABEL, label(f), "cell")
+        if f is None or not applies:
+            for col in (VALUE, EVIDENCE):
+                sheet.text(row, col, "", "locked_blank")
+        else:
+            style = "input_date" if f.type == "date" else "input" if f.type != "text" else "input_text"
+            sheet.text(row, VALUE, "", style)
+            ref = f"{_col(VALUE)}{row + 1}"
+            sheet.validate(row, VALUE, row, VALUE, field_validation(f, ref, lists, window))
+            sheet.text(row, EVIDENCE, "", "input")
+            sheet.validate(row, EVIDENCE, row, EVIDENCE, evidence_validation())
+        sheet.text(row, NOTE, "", "input_text" if f is not None else "locked_blank")
+
+
+def _col(col: int) -> str:
+    from openpyxl.utils.cell import get_column_letter
+    return get_column_letter(col + 1)
