@@ -84,3 +84,13 @@ def test_text_in_a_count_is_a_warning_not_a_crash(mini):
     res = score_unit(mini, {"1.2": "3次"})
     assert res.clauses["1.2"].points == 0
     assert any("3次" in w for w in res.warnings)
+
+
+def test_subtotals_are_floored_at_zero(tmp_path):
+    # A clause allowed below zero (floor −5) cannot drag its indicator, dimension or group below 0.
+    rubric = one_clause(tmp_path, {"kind": "formula", "expr": "0-[f]", "max": 5, "floor": -5},
+                        [{"id": "f", "label": "次数", "type": "count"}])
+    res = score_unit(rubric, {"f": 3})
+    assert res.clauses["c"].points == Decimal(-3)
+    assert res.indicators["1"].points == Decimal(0)
+    assert res.dimensions["D"] == Decimal(0) and res.total == Decimal(0)

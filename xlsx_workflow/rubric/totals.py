@@ -14,7 +14,12 @@ def clause_name(clause_id: str) -> str:
 
 def indicator_expr(rubric: Rubric, ind: Indicator) -> Expr:
     parts = [Ref(clause_name(c.id)) for c in ind.clauses]
-    return call("ROUND", call("MIN", num(ind.max), call("SUM", *parts)), num(rubric.places))
+    return _rounded(rubric, _capped(ind.max, call("SUM", *parts)))
+
+
+def _capped(cap, expr: Expr) -> Expr:
+    """Between 0 (the floor of every subtotal) and the declared maximum."""
+    return call("MAX", num(0), call("MIN", num(cap), expr))
 
 
 def _rounded(rubric: Rubric, expr: Expr) -> Expr:
@@ -25,12 +30,12 @@ def _rounded(rubric: Rubric, expr: Expr) -> Expr:
 
 def dimension_expr(rubric: Rubric, dim: Dimension) -> Expr:
     parts = [Ref(f"i:{i.id}") for i in rubric.indicators if i.dimension == dim.id]
-    return _rounded(rubric, call("MIN", num(dim.max), call("SUM", *parts))) if parts else num(0)
+    return _rounded(rubric, _capped(dim.max, call("SUM", *parts))) if parts else num(0)
 
 
 def group_expr(rubric: Rubric, group: Group) -> Expr:
     parts = [Ref(f"d:{d.id}") for d in rubric.dimensions if d.group == group.id]
-    return _rounded(rubric, call("MIN", num(group.max), call("SUM", *parts))) if parts else num(0)
+    return _rounded(rubric, _capped(group.max, call("SUM", *parts))) if parts else num(0)
 
 
 def total_expr(rubric: Rubric) -> Expr:
