@@ -23,6 +23,12 @@ LEDGER_FILE = "ledger.sqlite"
 SCORE_DIR = "score"
 REVIEW_DIR = "review"
 REPORT_DIR = "report"
+FEEDBACK_DIR = "反馈"      # under import/: per-unit 问题清单 and marked copies, to email back
+UNPACK_DIR = ".unpacked"  # under import/: zips expanded during an import (archived, then removed)
+
+SIMULATE_DIR = "simulate"     # xlsx-workflow simulate: returns as counties would send them
+INBOX_DIR = "收件"             # under simulate/: what the office saved from its mailbox
+RECEIVED_MANIFEST = "received.json"  # in the inbox: {relative file: ISO received time}
 
 WORKBOOK_SUFFIX = "自评表"
 CONTACT_FORM_SUFFIX = "联系人信息表"
@@ -74,12 +80,83 @@ class Layout:
         return self.root / IMPORT_DIR
 
     @property
+    def feedback_dir(self) -> Path:
+        return self.import_dir / FEEDBACK_DIR
+
+    @property
+    def unpack_dir(self) -> Path:
+        return self.import_dir / UNPACK_DIR
+
+    @property
     def archive_dir(self) -> Path:
         return self.root / ARCHIVE_DIR
 
     @property
     def ledger_file(self) -> Path:
         return self.root / LEDGER_FILE
+
+    @property
+    def report_templates_dir(self) -> Path:
+        """The office's own copy of the report templates (xlsx-workflow report-templates DIR)."""
+        return self.root / "templates" / "report"
+
+    @property
+    def contacts_file(self) -> Path:
+        """联系人名录.xlsx: one row per unit's contact person (xlsx-workflow contacts DIR)."""
+        return self.root / "联系人名录.xlsx"
+
+    @property
+    def mail_dir(self) -> Path:
+        return self.root / "mail"
+
+    @property
+    def mail_drafts_dir(self) -> Path:
+        """The .eml drafts written by `xlsx-workflow mail DIR` (one per unit)."""
+        return self.mail_dir / "草稿"
+
+    @property
+    def mail_list_file(self) -> Path:
+        return self.mail_dir / "发送清单.xlsx"
+
+    @property
+    def mail_templates_dir(self) -> Path:
+        """The office's own copy of the mail template (used instead of the built-in one)."""
+        return self.root / "templates" / "mail"
+
+    @property
+    def inbox_dir(self) -> Path:
+        """Attachments fetched from the mailbox, one folder per message (xlsx-workflow fetch)."""
+        return self.root / "inbox"
+
+    @property
+    def params_file(self) -> Path:
+        """市级核定数据.xlsx: the office's own figures per unit and for the campaign (params)."""
+        return self.root / "params" / "市级核定数据.xlsx"
+
+    @property
+    def score_file(self) -> Path:
+        """得分.json: the scored campaign as `score --json` prints it (deterministic)."""
+        return self.root / SCORE_DIR / "得分.json"
+
+    @property
+    def review_file(self) -> Path:
+        """审核表.xlsx: one row per unit and clause for the reviewers' 核定分 (review)."""
+        return self.root / REVIEW_DIR / "审核表.xlsx"
+
+    @property
+    def ranking_file(self) -> Path:
+        """排名汇总.xlsx: ranking, indicator detail, losses, returns, issues, reviews, charts."""
+        return self.root / REPORT_DIR / "排名汇总.xlsx"
+
+    @property
+    def unit_feedback_dir(self) -> Path:
+        """The per-unit 反馈单 of `report` (one `<code>-<name>-反馈单.xlsx` per scored unit)."""
+        return self.root / REPORT_DIR / "反馈单"
+
+    @property
+    def simulate_inbox(self) -> Path:
+        """DIR/simulate/收件/: simulated returns, as the office would save them from the mailbox."""
+        return self.root / SIMULATE_DIR / INBOX_DIR
 
     def workbook_path(self, code: str, name: str) -> Path:
         return self.generate_dir / unit_file_name(code, name, WORKBOOK_SUFFIX)

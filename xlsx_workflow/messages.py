@@ -92,6 +92,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "U008": (ERROR, "单位名单中没有单位：表头（第{row}行）下面没有数据行。"),
     "U009": (WARNING, "第{row}行：单位类型「{type}」不在考核细则用到的类型（{known}）中，“不适用”规则不会对该单位生效。请确认是否写错。"),
     "U010": (WARNING, "第{row}行：邮箱「{email}」格式不对，发送自评表时会失败。请改正。"),
+    # Contacts and mail (M…): 联系人名录, mail drafts and sending, fetching replies
+    # Batch import (B…): the import pipeline around the per-file checks
+    # Office parameters, scoring and review (S…): 市级核定数据.xlsx, score, 审核表.xlsx
+    # Simulated returns (Z…): xlsx-workflow simulate, for demos and tests
     # Generating workbooks (G…)
     "G001": (ERROR, "未能生成 {unit} 的{what}：{detail}。其他单位不受影响；请排除原因后重新运行 generate。"),
     "G002": (WARNING, "文件夹 {dir} 中有不属于当前单位名单的旧文件：{files}。请勿下发；确认无用后可删除。"),
@@ -99,6 +103,14 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "O001": (ERROR, "找不到 LibreOffice（soffice 命令）。请安装 LibreOffice（如 apt-get install libreoffice-calc-nogui）后重试。"),
     "O002": (ERROR, "LibreOffice 未能把 {src} 转换为 {fmt}（退出码 {rc}）：{stderr}"),
     "O003": (ERROR, "LibreOffice 转换 {src} 超过 {timeout} 秒仍未完成，已中止。请检查文件是否过大或损坏。"),
+    # Word/Markdown report (D…): templates an office may have edited
+    # Identifying a return (I…): whose workbook is it, for which campaign and rubric
+    # Tampering (T…): locked content, protection, structure, cached totals
+    # Values (V…): every 填报值 checked again (Excel validation is bypassed by paste)
+    # Evidence (E…): 材料编号, 材料清单, evidence files, 扣分事项
+    # Contact form (K…): 联系人
+    # Report workbooks (X…): 排名汇总.xlsx and the per-unit 反馈单
+    "X001": (ERROR, "无法保存 {file}（{detail}）。该文件可能正在 Excel/WPS 中打开，或文件夹没有写入权限：请关闭该文件后重新运行 xlsx-workflow report。"),
 }
 
 
