@@ -168,6 +168,31 @@ def generate(directory, jobs, as_json):
         sys.exit(1)
 
 
+def _secret(env: str, prompt: str) -> str:
+    """A password from the environment variable `env`, else asked for (never echoed or saved)."""
+    import os
+    return os.environ.get(env) or click.prompt(prompt, hide_input=True, err=True)
+
+
+@main.command("report-templates")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON。")
+def report_templates(directory, as_json):
+    """把考核情况报告的模板复制到 DIRECTORY/templates/report/ 供修改（已有的文件不覆盖）。"""
+    from .campaign import load_campaign
+    from .report.docx_report import copy_templates
+    try:
+        load_campaign(directory)
+    except WorkflowError as e:
+        fail(e)
+    folder = copy_templates(directory)
+    files = sorted(str(p) for p in folder.iterdir() if p.is_file())
+    if as_json:
+        emit_json({"dir": str(folder), "files": files})
+    else:
+        click.echo(f"报告模板在 {folder}：修改 report.j2 中的措辞后重新生成报告即可；删除文件则恢复内置模板。")
+
+
 class _LazyProgress:
     """A click progress bar on stderr, opened at the first tick (when the total is known)."""
 

@@ -104,6 +104,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "O002": (ERROR, "LibreOffice 未能把 {src} 转换为 {fmt}（退出码 {rc}）：{stderr}"),
     "O003": (ERROR, "LibreOffice 转换 {src} 超过 {timeout} 秒仍未完成，已中止。请检查文件是否过大或损坏。"),
     # Word/Markdown report (D…): templates an office may have edited
+    "D001": (ERROR, "报告模板 {name} 有错误：{detail}。请对照内置模板改正（xlsx-workflow report-templates 可重新复制一份），或删除该文件改用内置模板。"),
+    "D002": (ERROR, "报告模板引用了不存在的表格「{name}」。可用的表格：{known}。"),
     # Identifying a return (I…): whose workbook is it, for which campaign and rubric
     # Tampering (T…): locked content, protection, structure, cached totals
     # Values (V…): every 填报值 checked again (Excel validation is bypassed by paste)
