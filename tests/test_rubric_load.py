@@ -91,3 +91,11 @@ def test_kind_reading_a_field_of_another_type_warns(tmp_path):
     clause = {**FLAG, "fields": [{"id": "1.1", "label": "次数", "type": "count"}]}
     _, issues = check_rubric(str(write_doc(tmp_path, doc_with([clause]))))
     assert any(i.code == "R013" for i in issues)
+
+
+def test_a_folder_named_like_a_builtin_does_not_shadow_it(tmp_path, monkeypatch):
+    from xlsx_workflow.rubric import resolve
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "ip-protection-2021").mkdir()
+    assert resolve("ip-protection-2021").name == "ip-protection-2021.yaml"
+    assert resolve("ip-protection-2021").is_file()

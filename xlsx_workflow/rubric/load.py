@@ -24,7 +24,10 @@ def builtin_ids() -> list[str]:
 def resolve(name_or_path: str) -> Path:
     """A built-in id or a file path → the YAML file."""
     p = Path(name_or_path)
-    if p.suffix in (".yaml", ".yml") or p.exists():
+    builtin = BUILTIN_DIR / f"{name_or_path}.yaml"
+    if p.suffix in (".yaml", ".yml") or p.is_file() or (p.exists() and not builtin.is_file()):
+        # A built-in id wins over a folder of the same name (e.g. a campaign folder
+        # called ip-protection-2021 in the current directory).
         if not p.is_file():
             raise WorkflowError([issue("R001", name=name_or_path)])
         return p
