@@ -25,5 +25,13 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+# The blank templates of ip-protection-2021 (templates/*.xlsx); tests/test_templates.py checks them.
+templates: $(STAMP)
+	$(BIN)/python -m xlsx_workflow.workbook.template templates
+
+# Generation time for 3,000 units beside a bare-xlsxwriter floor (BENCH_UNITS=300 for a quick run).
+bench: $(STAMP)
+	$(BIN)/python bench/bench_generate.py
+
 clean:
 	rm -rf $(VENV) $(OUT)/demo

@@ -9,6 +9,7 @@ import openpyxl
 import pytest
 import xlsxwriter
 from click.testing import CliRunner
+from openpyxl.utils.cell import get_column_letter
 from openpyxl.utils.protection import hash_password
 
 from xlsx_workflow.campaign import init_campaign
@@ -141,7 +142,8 @@ def test_validations_on_every_input(made):
     book = openpyxl.load_workbook(res.workbooks[0].path)
     ws = book["自评表"]
     _, cols = header(ws)
-    by_cell = {str(dv.sqref): dv for dv in ws.data_validations.dataValidation}
+    by_cell = {f"{get_column_letter(c)}{r}": dv for dv in ws.data_validations.dataValidation
+               for rng in dv.sqref.ranges for r, c in rng.cells}  # one rule may cover many cells
     expected = {"flag": "list", "choice": "list", "count": "whole", "amount": "decimal",
                 "number": "decimal", "judged": "custom", "date": "date", "text": None}
     for fid, r in input_rows(ws).items():

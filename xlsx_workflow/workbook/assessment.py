@@ -10,6 +10,7 @@ from .plan import (COLUMNS, EVIDENCE, ID, LABEL, NOT_APPLICABLE_TEXT, NOTE, PEND
                    SCORE, TEXT, VALUE, WIDTHS, AssessmentPlan, Block, DimensionRow, IndicatorRow,
                    label)
 from .print_setup import print_setup
+from .sheets import unit_text
 from .validation import OptionLists, evidence_validation, field_validation
 
 HINT = ("浅黄色单元格为填报区，其余单元格已锁定。“自评得分”随填报自动计算，仅供参考，以市级核定为准；"
@@ -25,7 +26,7 @@ def write_assessment(sheet: Sheet, plan: AssessmentPlan, unit, title: str, deadl
     for row, h in plan.heights.items():
         sheet.call("set_row", row, h)
     sheet.merged_text(0, 0, 0, last, f"{title}自评表", "title")
-    line = f"填报单位：{unit.name}（代码 {unit.code}）" + (f"　　报送截止：{deadline}" if deadline else "")
+    line = f"填报单位：{unit_text(unit.name, unit.code)}" + (f"　　报送截止：{deadline}" if deadline else "")
     sheet.merged_text(1, 0, 1, last, line, "subtitle")
     cached = plan.blank_values(unit.type)
     for s in plan.summary:
@@ -36,6 +37,7 @@ def write_assessment(sheet: Sheet, plan: AssessmentPlan, unit, title: str, deadl
     sheet.merged_text(plan.hint_row, 0, plan.hint_row, last, HINT, "hint")
     for col, (name, _) in enumerate(COLUMNS):
         sheet.text(plan.header_row, col, name, "header")
+    evidence: list[int] = []  # rows whose 材料编号 cell takes the evidence validation
     for s in plan.sections:
         if isinstance(s, DimensionRow):
             sheet.text(s.row, ID, "", "dimension")  # 编号 holds field ids only (contract)
@@ -43,13 +45,16 @@ def write_assessment(sheet: Sheet, plan: AssessmentPlan, unit, title: str, deadl
             sheet.formula(s.row, SCORE, s.formula, "dimension_score", cached[s.name])
             sheet.merged_text(s.row, EVIDENCE, s.row, NOTE, "", "dimension")
         else:
-            _indicator(sheet, s, s.indicator.applies_to(unit.type), cached, lists)
+            _indicator(sheet, s, s.indicator.applies_to(unit.type), cached, lists, evidence)
+    if evidence:  # one validation over all 材料编号 cells: they all take the same rule
+        sheet.validate(evidence[0], EVIDENCE, evidence[0], EVIDENCE,
+                       {**evidence_validation(), "multi_range": _ranges(EVIDENCE, evidence)})
     print_setup(sheet, landscape=True, header_row=plan.header_row,
                 header_text=f"{unit.name}　{title}自评表")
 
 
 def _indicator(sheet: Sheet, s: IndicatorRow, applies: bool, cached: dict,
-               lists: OptionLists) -> None:
+               lists: OptionLists, evidence: list) -> None:
     sheet.text(s.row, ID, "", "indicator")
     sheet.merged_text(s.row, TEXT, s.row, VALUE, s.title, "indicator")
     if applies:
@@ -59,21 +64,20 @@ def _indicator(sheet: Sheet, s: IndicatorRow, applies: bool, cached: dict,
     sheet.merged_text(s.row, EVIDENCE, s.row, NOTE, s.evidence, "evidence")
     window = (s.indicator.window_from, s.indicator.window_to)
     for b in s.blocks:
-        _block(sheet, b, applies, cached, lists, window)
+        _block(sheet, b, applies, cached, lists, window, evidence)
 
 
 def _block(sheet: Sheet, b: Block, applies: bool, cached: dict, lists: OptionLists,
-           window: tuple) -> None:
-    first, last = b.rows[0][0], b.rows[-1][0]
-    sheet.merged_text(first, TEXT, last, TEXT, b.text, "cell")
-    sheet.merged_text(first, POINTS, last, POINTS, b.points, "center")
-    sheet.merge(first, SCORE, last, SCORE, "score")
-    if not applies:
-        sheet.text(first, SCORE, NOT_APPLICABLE_TEXT, "not_applicable")
-    elif b.formula is None:
-        sheet.text(first, SCORE, PENDING_TEXT, "pending")
+           window: tuple, evidence: list) -> None:
+    score = "not_applicable" if not applies else "pending" if b.formula is None else "score"
+    _column(sheet, b, TEXT, b.text, "cell")
+    _column(sheet, b, POINTS, b.points, "center")
+    if applies and b.formula is not None:
+        sheet.formula(b.rows[0][0], SCORE, b.formula, _part(score, 0, len(b.rows)),
+                      cached[f"c:{b.clause.id}"])
+        _column(sheet, b, SCORE, None, score)
     else:
-        sheet.formula(first, SCORE, b.formula, "score", cached[f"c:{b.clause.id}"])
+        _column(sheet, b, SCORE, NOT_APPLICABLE_TEXT if not applies else PENDING_TEXT, score)
     for row, f in b.rows:
         sheet.text(row, ID, f.id if f else "", "center")
         sheet.text(row, LABEL, label(f), "cell")
@@ -86,8 +90,34 @@ def _block(sheet: Sheet, b: Block, applies: bool, cached: dict, lists: OptionLis
             ref = f"{_col(VALUE)}{row + 1}"
             sheet.validate(row, VALUE, row, VALUE, field_validation(f, ref, lists, window))
             sheet.text(row, EVIDENCE, "", "input")
-            sheet.validate(row, EVIDENCE, row, EVIDENCE, evidence_validation())
+            evidence.append(row)
         sheet.text(row, NOTE, "", "input_text" if f is not None else "locked_blank")
+
+
+def _part(style: str, k: int, n: int) -> str:
+    """The style of row k of a clause's n rows: one box around them all (see styles.py)."""
+    if n == 1:
+        return style
+    return f"{style}/open" if k == 0 else f"{style}/end" if k == n - 1 else f"{style}/mid"
+
+
+def _column(sheet: Sheet, b: Block, col: int, first, style: str) -> None:
+    """`first` in the clause's first row (None: already written), blank below, one box."""
+    n = len(b.rows)
+    for k, (row, _) in enumerate(b.rows):
+        if k or first is not None:
+            sheet.text(row, col, first if k == 0 else "", _part(style, k, n))
+
+
+def _ranges(col: int, rows: list[int]) -> str:
+    """'G7:G9 G12' for rows 6, 7, 8, 11 (0-based) of column `col`: runs joined, as Excel writes."""
+    letter, out, start = _col(col), [], rows[0]
+    for prev, row in zip(rows, rows[1:] + [None]):
+        if row == prev + 1:  # the run goes on (never for the final None)
+            continue
+        out.append(f"{letter}{start + 1}" + (f":{letter}{prev + 1}" if prev != start else ""))
+        start = row
+    return " ".join(out)
 
 
 def _col(col: int) -> str:

@@ -17,7 +17,7 @@ from ..campaign import Campaign
 from ..integrity import CONTACT_FORM, META_SHEET, PROPERTY_PREFIX, SELF_ASSESSMENT, Identity, fingerprint
 from ..rubric.model import Unit
 from .assessment import write_assessment
-from .checked import Sheet, WriteError, ok
+from .checked import FastWorksheet, Sheet, WriteError, ok
 from .guide import write_guide
 from .plan import SHEET, AssessmentPlan, build_plan
 from .sheets import (CONTACT_SHEET, DEDUCTION_SHEET, EVIDENCE_SHEET, GUIDE_SHEET, Page, cn_date,
@@ -97,7 +97,7 @@ class _Book:
         return self
 
     def sheet(self, name: str, visible: bool = True) -> Sheet:
-        s = Sheet(self.wb.add_worksheet(name), self.styles, self.records if visible else None)
+        s = Sheet(self.wb.add_worksheet(name, FastWorksheet), self.styles, self.records if visible else None)
         self.sheets.append(s)
         return s
 

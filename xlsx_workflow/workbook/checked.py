@@ -7,8 +7,28 @@ fingerprint as it is written (see integrity.py).
 """
 from __future__ import annotations
 
+from xlsxwriter.worksheet import Worksheet
+
 from ..integrity import normalise_formula, normalise_value
-from .styles import Styles
+from .styles import UNLOCKED, Styles
+
+_PREPARED: dict = {}
+
+
+class FastWorksheet(Worksheet):
+    """xlsxwriter's worksheet with its formula preparation memoised.
+
+    `_prepare_formula` runs some 30 regular expressions over every formula and validation
+    criterion; thousands of units repeat the same few hundred texts, so the result (a pure
+    function of its arguments and the sheet's future-functions option) is cached per process.
+    """
+
+    def _prepare_formula(self, formula, *args, **kwargs):
+        key = (formula, args, tuple(sorted(kwargs.items())), self.use_future_functions)
+        out = _PREPARED.get(key)
+        if out is None:
+            out = _PREPARED[key] = super()._prepare_formula(formula, *args, **kwargs)
+        return out
 
 
 class WriteError(RuntimeError):
@@ -21,12 +41,31 @@ def ok(rc, what: str):
     return rc
 
 
+def _ok(rc, *what) -> None:
+    """As `ok`, but the description is only formatted on failure (the hot path of every cell)."""
+    if rc:  # xlsxwriter returns None or 0 on success
+        raise WriteError(f"xlsxwriter {' '.join(map(str, what))} 返回 {rc}")
+
+
+_NORMAL: dict = {}
+
+
+def _normal(value) -> str | None:
+    """`normalise_value`, memoised: most texts and numbers recur in every unit's workbook."""
+    key = (type(value), value)
+    out = _NORMAL.get(key)
+    if out is None:
+        out = _NORMAL[key] = normalise_value(value)
+    return out
+
+
 class Sheet:
     """A worksheet with checked writes; `records` collects locked content (None: not recorded)."""
 
     def __init__(self, ws, styles: Styles, records: list | None):
         self.ws, self.styles, self.records = ws, styles, records
         self.name = ws.get_name()
+        self._formats = styles.made  # style name → format, filled by `styles[name]`
 
     def _record(self, row: int, col: int, style: str, content: str | None) -> None:
         if self.records is not None and content and Styles.locked(style):
@@ -34,35 +73,42 @@ class Sheet:
 
     def text(self, row: int, col: int, text, style: str) -> None:
         """Always as text (never a formula or link); blank when empty."""
-        text = "" if text is None else str(text)
-        if text:
-            ok(self.ws.write_string(row, col, text, self.styles[style]), f"write_string {self.name}")
-        else:
-            ok(self.ws.write_blank(row, col, None, self.styles[style]), f"write_blank {self.name}")
-        self._record(row, col, style, normalise_value(text))
+        # The innermost loop of generation (thousands of cells per unit): kept lean.
+        fmt = self._formats.get(style) or self.styles[style]
+        if text is None or text == "":  # a blank cell has no content to record
+            _ok(self.ws.write_blank(row, col, None, fmt), "write_blank", self.name)
+            return
+        text = str(text)
+        _ok(self.ws.write_string(row, col, text, fmt), "write_string", self.name)
+        if self.records is not None and style not in UNLOCKED:
+            content = _normal(text)
+            if content:
+                self.records.append((self.name, row, col, content))
 
     def number(self, row: int, col: int, value, style: str) -> None:
-        ok(self.ws.write_number(row, col, value, self.styles[style]), f"write_number {self.name}")
-        self._record(row, col, style, normalise_value(value))
+        _ok(self.ws.write_number(row, col, value, self.styles[style]), "write_number", self.name)
+        self._record(row, col, style, _normal(value))
 
     def formula(self, row: int, col: int, formula: str, style: str, value=None) -> None:
-        ok(self.ws.write_formula(row, col, formula, self.styles[style], value),
-           f"write_formula {self.name} {formula[:60]}")
+        _ok(self.ws.write_formula(row, col, formula, self.styles[style], value),
+            "write_formula", self.name, formula[:60])
         self._record(row, col, style, "f:" + normalise_formula(formula))
 
     def merge(self, r1: int, c1: int, r2: int, c2: int, style: str) -> None:
         """Merge a range (blank); write its content to (r1, c1) afterwards."""
         if (r1, c1) != (r2, c2):
-            ok(self.ws.merge_range(r1, c1, r2, c2, "", self.styles[style]),
-               f"merge_range {self.name}")
+            _ok(self.ws.merge_range(r1, c1, r2, c2, "", self.styles[style]),
+                "merge_range", self.name)
 
     def merged_text(self, r1: int, c1: int, r2: int, c2: int, text, style: str) -> None:
         self.merge(r1, c1, r2, c2, style)
         self.text(r1, c1, text, style)
 
     def validate(self, r1: int, c1: int, r2: int, c2: int, options: dict) -> None:
-        ok(self.ws.data_validation(r1, c1, r2, c2, options), f"data_validation {self.name} {options}")
+        _ok(self.ws.data_validation(r1, c1, r2, c2, options), "data_validation", self.name, options)
 
     def call(self, method: str, *args, **kwargs):
         """Any other worksheet method (set_column, set_row, …), checked."""
-        return ok(getattr(self.ws, method)(*args, **kwargs), f"{method} {self.name}")
+        rc = getattr(self.ws, method)(*args, **kwargs)
+        _ok(rc, method, self.name)
+        return rc

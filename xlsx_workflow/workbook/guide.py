@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from .checked import Sheet
 from .print_setup import print_setup
-from .sheets import Page, _height
+from .sheets import Page, _height, unit_text
 
 WIDTHS = [5, 18, 70]
 
@@ -41,7 +41,7 @@ def write_guide(sheet: Sheet, page: Page) -> None:
     sheet.call("set_row", 0, _height(page.title, sum(WIDTHS) * 0.6, 30))
     sheet.merged_text(1, 0, 1, 2, "自评表填报说明", "subtitle")
     sheet.call("set_row", 1, 24)
-    facts = [("填报单位", f"{page.unit_name}（代码 {page.unit_code}）")]
+    facts = [("填报单位", unit_text(page.unit_name, page.unit_code))]
     if page.contact_deadline:
         facts.append(("联系人信息表", f"{page.contact_deadline}前报送"))
     facts.append(("自评表及材料", f"{page.materials_deadline}前报送" if page.materials_deadline

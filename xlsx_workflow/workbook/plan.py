@@ -222,10 +222,10 @@ def _heights(plan: AssessmentPlan) -> None:
             for r, f in b.rows:
                 h[r] = max(_need(label(f), WIDTHS[LABEL]), _need(f.id if f else "", WIDTHS[ID]),
                            MIN_INPUT_PT)
-            need = max(_need(b.text, WIDTHS[TEXT]), _need(b.points, WIDTHS[POINTS]))
-            short = need - sum(h[r] for r, _ in b.rows)
-            for r, _ in b.rows:  # spread evenly so the input rows stay alike
-                h[r] += max(short, 0) / len(b.rows)
+            # The clause's text and points sit in its first row (not merged over its rows, so
+            # a page break between them cuts no text): that row holds them whole.
+            first = b.rows[0][0]
+            h[first] = max(h[first], _need(b.text, WIDTHS[TEXT]), _need(b.points, WIDTHS[POINTS]))
 
 
 def _need(text: str, width: float) -> float:

@@ -35,6 +35,11 @@ class Page:
     has_not_applicable: bool
 
 
+def unit_text(name: str, code: str) -> str:
+    """「浉河区（代码 411502）」; the name alone for a template's placeholder unit (no code)."""
+    return f"{name}（代码 {code}）" if code else name
+
+
 def cn_date(d: date | None) -> str:
     return f"{d.year}年{d.month}月{d.day}日" if d else ""
 
@@ -52,7 +57,7 @@ def _table(sheet: Sheet, page: Page, caption: str, hint: str, columns: list, row
         sheet.call("set_column", col, col, w)
     sheet.merged_text(0, 0, 0, last, f"{page.title}{caption}", "title")
     sheet.call("set_row", 0, 30)
-    sheet.merged_text(1, 0, 1, last, f"填报单位：{page.unit_name}（代码 {page.unit_code}）", "subtitle")
+    sheet.merged_text(1, 0, 1, last, f"填报单位：{unit_text(page.unit_name, page.unit_code)}", "subtitle")
     sheet.merged_text(2, 0, 2, last, hint, "hint")
     sheet.call("set_row", 2, _height(hint, width))
     for col, (name, _) in enumerate(columns):
@@ -66,9 +71,10 @@ def write_evidence(sheet: Sheet, page: Page) -> None:
     hint = ("全部支撑材料按顺序编号（序号已编好），一份材料一行；在自评表“材料编号”列填写这里的序号。"
             "一份材料对应多个指标时，“对应指标”选主要的一个，其余写在备注中。")
     top = _table(sheet, page, EVIDENCE_SHEET, hint, EVIDENCE_COLUMNS, EVIDENCE_ROWS, True)
+    # Input rows keep the default height: Excel, WPS and LibreOffice then grow a row to fit
+    # the wrapped text a county types (a set height would stay fixed and hide it).
     for k in range(EVIDENCE_ROWS):
         r = top + k
-        sheet.call("set_row", r, 18)
         sheet.number(r, 0, k + 1, "center")
         for col in range(1, len(EVIDENCE_COLUMNS)):
             style = "input_date" if col == 4 else "input" if col in (2, 5) else "input_text"
@@ -99,7 +105,6 @@ def write_deductions(sheet: Sheet, page: Page) -> None:
     top = _table(sheet, page, DEDUCTION_SHEET, hint, DEDUCTION_COLUMNS, DEDUCTION_ROWS, True)
     for k in range(DEDUCTION_ROWS):
         r = top + k
-        sheet.call("set_row", r, 18)
         sheet.number(r, 0, k + 1, "center")
         for col in range(1, len(DEDUCTION_COLUMNS)):
             sheet.text(r, col, "", "input_date" if col == 1 else "input_text")

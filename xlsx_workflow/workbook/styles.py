@@ -47,17 +47,28 @@ SPECS: dict[str, dict] = {
     "meta": {"font_name": FONT, "font_size": 10},
 }
 
+# A clause with several input rows is not merged vertically (a page break inside a merged cell
+# cuts its text in half): its text sits in the first row, and the rows below continue the cell
+# without inner borders. `<style>/open`, `/mid` and `/end` are the first, middle and last rows.
+_OPENED = ("cell", "center", "score", "pending", "not_applicable")
+for _name in _OPENED:
+    SPECS[f"{_name}/open"] = {**SPECS[_name], "bottom": 0}
+    SPECS[f"{_name}/mid"] = {**SPECS[_name], "top": 0, "bottom": 0}
+    SPECS[f"{_name}/end"] = {**SPECS[_name], "top": 0}
+
+UNLOCKED = frozenset(name for name, spec in SPECS.items() if not spec.get("locked", True))
+
 
 class Styles:
     """The workbook's formats by name; `locked(name)` tells which cells enter the fingerprint."""
 
     def __init__(self, workbook):
-        self._wb, self._made = workbook, {}
+        self._wb, self.made = workbook, {}
 
     def __getitem__(self, name: str):
-        fmt = self._made.get(name)
+        fmt = self.made.get(name)
         if fmt is None:
-            fmt = self._made[name] = self._wb.add_format(SPECS[name])
+            fmt = self.made[name] = self._wb.add_format(SPECS[name])
         return fmt
 
     @staticmethod
