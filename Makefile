@@ -32,6 +32,7 @@ templates: $(STAMP)
 # Generation time for 3,000 units beside a bare-xlsxwriter floor (BENCH_UNITS=300 for a quick run).
 bench: $(STAMP)
 	$(BIN)/python bench/bench_generate.py
+	$(BIN)/python bench/bench_import.py
 
 clean:
 	rm -rf $(VENV) $(OUT)/demo

@@ -168,10 +168,167 @@ def generate(directory, jobs, as_json):
         sys.exit(1)
 
 
+@main.command("import")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--jobs", default=2, show_default=True, type=click.IntRange(1, 64), help="并行进程数。")
+@click.option("--no-feedback", is_flag=True, help="不写反馈文件（问题清单和标注副本）。")
+@click.option("--json", "as_json", is_flag=True,
+              help="输出 JSON（DESIGN 合同：accepted、rejected、flagged、missing、files）。")
+def import_(directory, paths, jobs, no_feedback, as_json):
+    """导入各单位报送的文件 PATHS（文件、文件夹或 .zip）：先归档，再检查、评分、记入台账。
+
+    有问题的文件不会中断导入；最后列出汇总表和尚未报送的单位。只有用法错误（如考核活动或路径不存在）时退出码非0。"""
+    from .import_status import import_summary
+    from .importer import import_paths
+    with _LazyProgress("检查报送表") as tick:
+        try:
+            result = import_paths(directory, list(paths), progress=tick, jobs=jobs,
+                                  feedback=not no_feedback)
+        except WorkflowError as e:
+            fail(e)
+    if as_json:
+        emit_json(result.to_json())
+        return
+    for f in result.returns + result.refused:
+        for i in f.errors:
+            click.echo(f"{f.name}：{i}", err=True)
+    click.echo(import_summary(result))
+
+
+@main.command("status")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON。")
+def status(directory, as_json):
+    """各单位报送情况：是否收到、收到时间、版本数、是否逾期、错误和警告数、状态。"""
+    from .import_status import campaign_status, status_table
+    try:
+        st = campaign_status(directory)
+    except WorkflowError as e:
+        fail(e)
+    if as_json:
+        emit_json(st.to_json())
+        return
+    click.echo(f"{st.campaign.title}（{st.campaign.id}），截止日期 "
+               f"{st.campaign.deadlines.get('materials') or '未定'}")
+    click.echo(status_table(st))
+    for i in st.missing_issues():
+        click.echo(str(i), err=True)
+
+
+@main.command("contacts")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON。")
+def contacts(directory, as_json):
+    """生成联系人名录 DIRECTORY/联系人名录.xlsx（联系人信息表优先，其次单位名单中的邮箱）。"""
+    from .contacts import build_contacts
+    try:
+        result = build_contacts(directory)
+    except WorkflowError as e:
+        fail(e)
+    for w in result.warnings:
+        click.echo(str(w), err=True)
+    if as_json:
+        emit_json(result.to_json())
+        return
+    missing = sum(1 for c in result.contacts if not c.email)
+    click.echo(f"联系人名录：{result.path}（{len(result.contacts) - missing} 个单位有邮箱，"
+               f"{missing} 个缺少邮箱）")
+
+
 def _secret(env: str, prompt: str) -> str:
     """A password from the environment variable `env`, else asked for (never echoed or saved)."""
     import os
     return os.environ.get(env) or click.prompt(prompt, hide_input=True, err=True)
+
+
+@main.command("mail")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--send", is_flag=True, help="实际发送；不加时只写草稿（DIR/mail/草稿/）和发送清单。")
+@click.option("--smtp", "host", help="发件服务器（SMTP），如 smtp.163.com、smtp.qq.com。")
+@click.option("--port", type=click.IntRange(1, 65535), help="端口；默认 --ssl 465，--starttls 587。")
+@click.option("--ssl", "security", flag_value="ssl", default=True, help="SSL 加密连接（默认）。")
+@click.option("--starttls", "security", flag_value="starttls", help="STARTTLS 加密连接。")
+@click.option("--plain", "security", flag_value="plain", help="不加密，只允许 127.0.0.1（测试用）。")
+@click.option("--user", help="登录名（一般是完整邮箱地址）；默认为 campaign.yaml 中办公室的邮箱。")
+@click.option("--pause", default=5.0, show_default=True, type=click.FloatRange(0),
+              help="两封邮件之间暂停的秒数（防止被邮箱服务商限流）。")
+@click.option("--retries", default=3, show_default=True, type=click.IntRange(0, 10),
+              help="临时失败（4xx、连接中断）时的重试次数。")
+@click.option("--edit-template", is_flag=True,
+              help="把内置邮件模板复制到 DIR/templates/mail/ 供修改（已有则不覆盖），不写草稿。")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON。")
+def mail(directory, send, host, port, security, user, pause, retries, edit_template, as_json):
+    """给每个单位写邮件草稿（附自评表和联系人信息表）；加 --send 时经 SMTP 发出。
+
+    密码（授权码）取自环境变量 XW_SMTP_PASSWORD，没有时提示输入；不会写入任何文件。"""
+    from .mail import SmtpSettings, copy_template, prepare_mail, send_mail
+    try:
+        if edit_template:
+            path = copy_template(directory)
+            if as_json:
+                emit_json({"files": [str(path)]})
+            else:
+                click.echo(f"邮件模板：{path}（修改后运行 xlsx-workflow mail DIR 查看草稿）")
+            return
+        if not send:
+            result = prepare_mail(directory)
+        else:
+            if not host:
+                raise click.UsageError("--send 需要 --smtp 发件服务器。")
+            from .campaign import load_campaign
+            login = user or load_campaign(directory).office.email
+            settings = SmtpSettings(host, port, security, login, None, pause, retries)
+            if prepare_mail(directory).pending:  # nothing to send: no password asked for
+                settings.password = _secret("XW_SMTP_PASSWORD", f"{login} 的授权码（或密码）")
+            with _LazyProgress("发送邮件") as tick:
+                result = send_mail(directory, settings, progress=tick)
+    except WorkflowError as e:
+        fail(e)
+    for i in result.warnings + result.errors:
+        click.echo(str(i), err=True)
+    if as_json:
+        emit_json(result.to_json())
+    else:
+        drafts = sum(1 for d in result.drafts if d.path)
+        click.echo(f"邮件草稿 {drafts} 封，发送清单：{result.list_file}")
+        if send:
+            click.echo(f"本次发出 {len(result.sent)} 封，已发过未重发 {len(result.skipped)} 封，"
+                       f"失败 {len(result.failed)} 封。")
+    if result.errors:
+        sys.exit(1)
+
+
+@main.command("fetch")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--imap", "host", required=True, help="收件服务器（IMAP），如 imap.163.com、imap.qq.com。")
+@click.option("--user", required=True, help="登录名（一般是完整邮箱地址）。")
+@click.option("--port", type=click.IntRange(1, 65535), help="端口；默认 --ssl 993，--no-ssl 143。")
+@click.option("--ssl/--no-ssl", "use_ssl", default=True, show_default=True,
+              help="SSL 加密连接；--no-ssl 时用 STARTTLS（只有 127.0.0.1 可以不加密）。")
+@click.option("--folder", default="INBOX", show_default=True, help="邮箱文件夹。")
+@click.option("--jobs", default=2, show_default=True, type=click.IntRange(1, 64), help="导入时的并行进程数。")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON。")
+def fetch(directory, host, user, port, use_ssl, folder, jobs, as_json):
+    """从邮箱收取新邮件的附件到 DIRECTORY/inbox/ 并导入；收过的邮件不再收取。
+
+    密码（授权码）取自环境变量 XW_IMAP_PASSWORD，没有时提示输入；不会写入任何文件。"""
+    from .fetch import ImapSettings, fetch_mail
+    password = _secret("XW_IMAP_PASSWORD", f"{user} 的授权码（或密码）")
+    settings = ImapSettings(host, user, password, port, use_ssl, folder)
+    try:
+        with _LazyProgress("收取邮件") as tick:
+            result = fetch_mail(directory, settings, jobs=jobs, progress=tick)
+    except WorkflowError as e:
+        fail(e)
+    for w in result.warnings:
+        click.echo(str(w), err=True)
+    if as_json:
+        emit_json(result.to_json())
+        return
+    files = sum(len(m.files) for m in result.messages)
+    click.echo(f"新邮件 {len(result.messages)} 封，附件 {files} 个已保存到 "
+               f"{Path(directory).resolve() / 'inbox'} 并导入；此前已收取 {result.seen} 封。")
 
 
 @main.command("report-templates")
@@ -212,3 +369,20 @@ class _LazyProgress:
         if self.bar is not None:
             self.bar.__exit__(*exc)
         return False
+
+
+def _print_report(run, files) -> None:
+    res = run.result
+    click.echo(f"参评 {len(res.scored)} 个单位，未评分 {len(res.not_scored)} 个，未报送 {len(res.missing)} 个。")
+    named = {p.name: p for p in files}
+    for name in ("排名汇总.xlsx", "考核情况报告.docx", "考核情况报告.md"):
+        if name in named:
+            click.echo(f"  {name}：{named[name]}")
+    sheets = [p for p in files if p.name.endswith("反馈单.xlsx")]
+    if sheets:
+        click.echo(f"  各单位反馈单 {len(sheets)} 份：{sheets[0].parent}")
+
+
+def ranking_lines_of(run) -> list[str]:
+    from .score import ranking_lines
+    return ranking_lines(run.result)

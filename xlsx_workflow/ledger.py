@@ -22,6 +22,7 @@ from typing import Optional
 from .messages import Issue, WorkflowError, issue
 
 ACCEPTED, REJECTED, FLAGGED, MISSING = "accepted", "rejected", "flagged", "missing"
+SELF_ASSESSMENT, CONTACT_FORM = "self_assessment", "contact_form"  # returns.kind (= Identity.kind)
 STATUS_LABELS = {ACCEPTED: "已接收", FLAGGED: "需人工确认", REJECTED: "退回", MISSING: "未报送"}
 
 MIGRATIONS: dict[int, tuple[str, ...]] = {  # version → statements; never edit a released one
@@ -50,6 +51,9 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {  # version → statements; never edit
             message_id TEXT, status TEXT NOT NULL, at TEXT NOT NULL,
             detail TEXT NOT NULL DEFAULT '')""",
     ),
+    2: (  # contact forms are recorded too; only self-assessment returns are scored
+        "ALTER TABLE returns ADD COLUMN kind TEXT NOT NULL DEFAULT 'self_assessment'",
+    ),
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 
@@ -67,6 +71,7 @@ class ReturnRecord:
     total: Optional[Decimal] = None
     values: dict = field(default_factory=dict)
     issues: list = field(default_factory=list)  # Issue objects or their dicts
+    kind: str = SELF_ASSESSMENT   # or CONTACT_FORM; versions supersede within one kind
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,7 @@ class StoredReturn:
     values: dict
     issues: list
     already_imported: bool = False
+    kind: str = SELF_ASSESSMENT
 
 
 @dataclass(frozen=True)
@@ -229,7 +235,7 @@ class Ledger:
         self.note_received(import_id, rec.sha256, rec.size, rec.source_name, rec.stored_as)
         new_id = self._insert_return(import_id, rec)
         if rec.unit_code is not None and rec.status != REJECTED:
-            self._supersede(rec.unit_code, new_id)
+            self._supersede(rec.unit_code, new_id, rec.kind)
         return self.get(new_id)
 
     def note_received(self, import_id: int, sha256: str, size: int, name: str,
@@ -280,22 +286,24 @@ class Ledger:
         severities = [i.get("severity") for i in issues]
         cur = self.db.execute(
             "INSERT INTO returns (sha256, import_id, unit_code, source_name, received_at,"
-            " status, late, total, errors, warnings, values_json, issues_json)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " status, late, total, errors, warnings, values_json, issues_json, kind)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (rec.sha256, import_id, rec.unit_code, rec.source_name,
              _stamp(rec.received_at, self.tz), rec.status,
              int(is_late(rec.received_at, self.deadline, self.tz)),
              None if rec.total is None else str(rec.total),
              severities.count("错误"), severities.count("警告"),
              json.dumps(rec.values, ensure_ascii=False, sort_keys=True, default=str),
-             json.dumps(issues, ensure_ascii=False)))
+             json.dumps(issues, ensure_ascii=False), rec.kind))
         return cur.lastrowid
 
-    def _supersede(self, unit_code: str, new_id: int) -> None:
-        """Of the unit's current return and the new one, the later received stays current."""
+    def _supersede(self, unit_code: str, new_id: int, kind: str = SELF_ASSESSMENT) -> None:
+        """Of the unit's current return and the new one (of the same kind), the later received
+        stays current."""
         rows = self.db.execute(
             "SELECT id FROM returns WHERE unit_code = ? AND status != ? AND superseded_by IS NULL"
-            " ORDER BY received_at DESC, id DESC", (unit_code, REJECTED)).fetchall()
+            " AND kind = ? ORDER BY received_at DESC, id DESC",
+            (unit_code, REJECTED, kind)).fetchall()
         newest = rows[0]["id"]
         self.db.executemany("UPDATE returns SET superseded_by = ? WHERE id = ?",
                             [(newest, r["id"]) for r in rows[1:]])
@@ -308,33 +316,41 @@ class Ledger:
             raise KeyError(return_id)
         return self._stored(row)
 
-    def history(self, unit_code: str) -> list[StoredReturn]:
-        """Every return of the unit, newest first (rejected ones included)."""
-        return [self._stored(r) for r in self.db.execute(
-            "SELECT * FROM returns WHERE unit_code = ? ORDER BY received_at DESC, id DESC",
-            (unit_code,))]
+    def find(self, sha256: str) -> Optional[StoredReturn]:
+        """The return recorded for this file content, if any (an import skips re-reading it)."""
+        row = self.db.execute("SELECT * FROM returns WHERE sha256 = ?", (sha256,)).fetchone()
+        return None if row is None else self._stored(row)
 
-    def current_returns(self) -> list[StoredReturn]:
-        """The return in force per unit (the one scored), by unit code."""
+    def history(self, unit_code: str, kind: str = SELF_ASSESSMENT) -> list[StoredReturn]:
+        """Every return of the unit of one kind, newest first (rejected ones included)."""
+        return [self._stored(r) for r in self.db.execute(
+            "SELECT * FROM returns WHERE unit_code = ? AND kind = ?"
+            " ORDER BY received_at DESC, id DESC", (unit_code, kind))]
+
+    def current_returns(self, kind: str = SELF_ASSESSMENT) -> list[StoredReturn]:
+        """The return in force per unit (the one scored), by unit code; self-assessments unless
+        another kind is asked for."""
         return [self._stored(r) for r in self.db.execute(
             "SELECT * FROM returns WHERE unit_code IS NOT NULL AND status != ?"
-            " AND superseded_by IS NULL ORDER BY unit_code", (REJECTED,))]
+            " AND superseded_by IS NULL AND kind = ? ORDER BY unit_code", (REJECTED, kind))]
 
     def missing_units(self, all_unit_codes: list[str]) -> list[str]:
         """Units with nothing to score: no return, or only rejected ones (in the given order)."""
         have = {r.unit_code for r in self.current_returns()}
         return [code for code in all_unit_codes if code not in have]
 
-    def status(self, all_unit_codes: Optional[list[str]] = None) -> list[UnitStatus]:
+    def status(self, all_unit_codes: Optional[list[str]] = None,
+               kind: str = SELF_ASSESSMENT) -> list[UnitStatus]:
         """One row per unit: the given codes in their order (missing ones included), then any
         other unit code the ledger knows."""
-        rows = self.db.execute("SELECT * FROM returns WHERE unit_code IS NOT NULL"
-                               " ORDER BY unit_code, received_at DESC, id DESC").fetchall()
+        rows = self.db.execute("SELECT * FROM returns WHERE unit_code IS NOT NULL AND kind = ?"
+                               " ORDER BY unit_code, received_at DESC, id DESC",
+                               (kind,)).fetchall()
         by_unit: dict[str, list] = {}
         for r in rows:
             by_unit.setdefault(r["unit_code"], []).append(self._stored(r))
         codes = list(all_unit_codes or []) + sorted(set(by_unit) - set(all_unit_codes or []))
-        current = {r.unit_code: r.id for r in self.current_returns()}
+        current = {r.unit_code: r.id for r in self.current_returns(kind)}
         return [_unit_status(c, by_unit.get(c, []), current.get(c)) for c in codes]
 
     def imports(self) -> list[dict]:
@@ -350,7 +366,8 @@ class Ledger:
             row["id"], row["import_id"], row["unit_code"], row["sha256"], row["source_name"], at,
             row["status"], bool(row["late"]), row["superseded_by"],
             None if row["total"] is None else Decimal(row["total"]), row["errors"],
-            row["warnings"], json.loads(row["values_json"]), json.loads(row["issues_json"]))
+            row["warnings"], json.loads(row["values_json"]), json.loads(row["issues_json"]),
+            kind=row["kind"])
 
     def _now(self) -> str:
         return _stamp(datetime.now(timezone.utc))

@@ -93,7 +93,23 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "U009": (WARNING, "第{row}行：单位类型「{type}」不在考核细则用到的类型（{known}）中，“不适用”规则不会对该单位生效。请确认是否写错。"),
     "U010": (WARNING, "第{row}行：邮箱「{email}」格式不对，发送自评表时会失败。请改正。"),
     # Contacts and mail (M…): 联系人名录, mail drafts and sending, fetching replies
+    "M001": (WARNING, "{unit} 缺少邮箱：没有已接收的联系人信息表，单位名单 units.csv 中也没有邮箱，无法发送邮件。请导入该单位的联系人信息表，或在 units.csv 的“邮箱”列填写。"),
+    "M002": (ERROR, "找不到 {unit} 的{what}（{path}）。请先运行 xlsx-workflow generate DIR 生成后再发送。"),
+    "M003": (ERROR, "campaign.yaml 中没有发件邮箱（office 下的 email 项为空）。请填写办公室的邮箱地址后重试。"),
+    "M004": (ERROR, "邮件模板 {path} 有错误：{detail}。请改正模板；也可删除 DIR/templates/mail/ 改用内置模板。"),
+    "M005": (ERROR, "不加密的连接只允许连接本机（127.0.0.1）用于测试，{host} 不行：否则密码会以明文在网络上传输。请改用 --ssl（通常端口 465/993）或 --starttls（通常端口 587）。"),
+    "M006": (ERROR, "邮箱服务器 {host} 拒绝登录（{detail}）。请核对用户名；QQ、163、126、139 等邮箱须填写在网页邮箱“设置 → 账户”中开启 SMTP/IMAP 服务后得到的“授权码”，而不是登录密码。"),
+    "M007": (ERROR, "发给 {unit}（{to}）的邮件未能发出：{detail}（已尝试 {tries} 次）。其他单位不受影响；请稍后重新运行 xlsx-workflow mail DIR --send，已发出的不会重发。"),
+    "M008": (ERROR, "邮箱服务器拒收发给 {unit}（{to}）的邮件：{detail}。请核对收件地址（联系人名录或 units.csv）后重新发送。"),
+    "M009": (INFO, "{unit} 已于 {at} 发给 {to}，附件未变，本次不再重发。"),
+    "M010": (ERROR, "无法连接邮箱服务器 {host}:{port}：{detail}。请核对服务器地址和端口（如 QQ 邮箱 smtp.qq.com:465、imap.qq.com:993），并确认网络可用。"),
+    "M011": (ERROR, "邮箱中没有文件夹「{folder}」（{detail}）。收件箱通常是 INBOX；请用 --folder 指定。"),
+    "M012": (WARNING, "来信地址 {sender} 与 {unit} 登记的邮箱 {expected} 不一致。请核实这份报送确实来自该单位；如联系人已更换，请让该单位重新报送联系人信息表。"),
+    "M013": (INFO, "邮件「{subject}」（来自 {sender}）没有附件，未导入。"),
+    "M014": (ERROR, "无法读取邮件文件 {path}：{detail}。请从邮箱中重新“另存为 .eml”后再导入。"),
     # Batch import (B…): the import pipeline around the per-file checks
+    "B001": (ERROR, "检查该文件时出现意外错误（{detail}），未能导入。请用 Excel/WPS 打开后另存为 .xlsx 再发送；仍不行时请把文件交给系统维护人员。"),
+    "B002": (WARNING, "{unit} 尚未报送自评表（或报送的均被退回），截止日期 {deadline}。请催报。"),
     # Office parameters, scoring and review (S…): 市级核定数据.xlsx, score, 审核表.xlsx
     # Simulated returns (Z…): xlsx-workflow simulate, for demos and tests
     # Generating workbooks (G…)

@@ -1,0 +1,349 @@
+"""Stage `import`: take in a batch of returned files, archive them, check them, record them.
+
+    collect ─► archive every file (by content hash) ─► sniff + read + check + score (2 processes)
+            ─► ledger (one transaction, in collect order) ─► feedback for returns with problems
+
+Nothing is parsed before it is archived; a bad file gives issues and the batch goes on. The
+ledger is written in the main process in a fixed order, so the same batch always gives the same
+ledger. Feedback files (问题清单 and marked copy) are derived output, written after the commit.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path, PurePosixPath
+from typing import Callable, Optional
+
+from .archive import archive_file, sweep_partials
+from .campaign import Campaign, load_campaign
+from .engine import score_unit
+from .import_status import FileOutcome, ImportResult
+from .ingest import ARCHIVE, WORKBOOK, Received, assert_safe_xml, collect, sniff
+from .ledger import (ACCEPTED, CONTACT_FORM, FLAGGED, REJECTED, SELF_ASSESSMENT, Ledger,
+                     ReturnRecord, receipt_issues)
+from .layout import sanitise
+from .messages import ERROR, Issue, WorkflowError, issue
+
+Progress = Callable[[int, int], None]  # (files examined, files to examine)
+ARCHIVE_THREADS = 8
+PAUSE_ENV = "XW_TEST_PAUSE_AFTER"      # tests only: stop after N ledger records (kill test)
+
+
+@dataclass
+class Examined:
+    """What a worker learned about one workbook-like file (picklable)."""
+    form: str = ""                 # self_assessment / contact_form / "" (not a return)
+    unit_code: Optional[str] = None
+    unit_name: str = ""
+    status: str = REJECTED
+    total: Optional[Decimal] = None
+    values: dict = field(default_factory=dict)
+    issues: list = field(default_factory=list)
+    markable: bool = False         # openpyxl could open it: a marked copy can be made
+
+
+def import_paths(campaign_dir, paths: list, progress: Optional[Progress] = None, jobs: int = 2,
+                 now: Optional[datetime] = None, feedback: bool = True) -> ImportResult:
+    """Import every file under `paths` into the campaign; raises WorkflowError only for usage
+    errors (no campaign, a path that does not exist, the ledger busy). Each file counts as
+    received at `now` when given (mail: the message's date), else at its modification time."""
+    assert_safe_xml()
+    campaign = load_campaign(campaign_dir)
+    lay, lap = campaign.layout, _stopwatch()
+    unpack = _unpack_dir(lay.unpack_dir)
+    # Saved mails (.eml) are opened into folders of their attachments; the .eml itself is
+    # received (and archived) too.
+    expanded, mails, bad_mail = _open_mails(paths, unpack / ".eml")
+    received = collect(expanded + mails, unpack)
+    for rec in received:
+        if not rec.container and rec.name in bad_mail:
+            rec.issues.extend(bad_mail[rec.name])
+    sweep_partials(lay.archive_dir)
+    started = datetime.now().astimezone()
+    try:
+        with Ledger(lay.ledger_file, campaign.deadlines.get("materials")) as led:
+            import_id = led.begin_import([str(Path(p).resolve()) for p in paths])
+            lap("collect")
+            outcomes = _archive_all(received, lay.archive_dir, paths)
+            lap("archive")
+            known = _known(led, outcomes)
+            jobs_list = [j for j in _jobs(received, outcomes) if j[0] not in known]
+            results = {**known, **_examine_all(campaign, jobs_list, jobs, progress)}
+            lap("examine")
+            _record_all(led, import_id, campaign, outcomes, results, now, started)
+            led.finish_import(import_id)
+            missing_codes = set(led.missing_units([u.code for u in campaign.units]))
+            lap("ledger")
+        result = ImportResult(campaign, import_id, outcomes,
+                              [u for u in campaign.units if u.code in missing_codes])
+        if feedback:
+            from .feedback import write_all
+            result.feedback_files = write_all(campaign, result, jobs)
+            lap("feedback")
+        result.timings = lap.laps
+        return result
+    finally:
+        shutil.rmtree(unpack, ignore_errors=True)
+        try:
+            lay.unpack_dir.rmdir()  # only when no other import is unpacking there
+        except OSError:
+            pass
+
+
+def _open_mails(paths: list, work_dir: Path) -> tuple[list[Path], list[Path], dict]:
+    """Saved mails (.eml) become folders of their attachments; the .eml files themselves are
+    received too (archived like any file). An unreadable .eml gets its error (M014) and the
+    batch goes on."""
+    from .fetch import extract_eml
+    expanded, mails, bad = [], [], {}
+    for n, p in enumerate(Path(x) for x in paths):
+        if not (p.is_file() and p.suffix.lower() == ".eml"):
+            expanded.append(p)
+            continue
+        mails.append(p)
+        dest = work_dir / f"{n:03d}" / sanitise(p.name)
+        try:
+            extract_eml(p, dest)
+            expanded.append(dest)
+        except WorkflowError as e:
+            bad[p.name] = e.issues
+    return expanded, mails, bad
+
+
+def _unpack_dir(parent: Path, stale_after_s: float = 3600) -> Path:
+    """A private folder for this import's unzipped files (two imports may collect at once);
+    folders left by a killed import are removed once they are old."""
+    import tempfile
+    parent.mkdir(parents=True, exist_ok=True)
+    for old in parent.iterdir():
+        if old.is_dir() and time.time() - old.stat().st_mtime > stale_after_s:
+            shutil.rmtree(old, ignore_errors=True)
+    return Path(tempfile.mkdtemp(dir=parent, prefix="import-"))
+
+
+def _stopwatch():
+    """lap(name) records the seconds since the previous lap in lap.laps[name]."""
+    last = [time.perf_counter()]
+
+    def lap(name: str) -> None:
+        now = time.perf_counter()
+        lap.laps[name] = round(now - last[0], 3)
+        last[0] = now
+    lap.laps = {}
+    return lap
+
+
+# --- archive ----------------------------------------------------------------------------------
+
+def _archive_all(received: list[Received], archive_dir: Path, paths: list) -> list[FileOutcome]:
+    """Archive every file, in threads: each copy ends with an fsync, which waits on the disk,
+    not the CPU, and the waits overlap. The order of the result is the order received."""
+    with ThreadPoolExecutor(ARCHIVE_THREADS) as pool:
+        return list(pool.map(lambda rec: _archive(rec, archive_dir, paths), received))
+
+
+def _archive(rec: Received, archive_dir: Path, paths: list) -> FileOutcome:
+    """Archive one received file before anything parses it (refused zip members have no bytes;
+    their zip is archived whole)."""
+    out = FileOutcome(rec.name, _original_path(rec, paths), "", rec.sha256, rec.kind,
+                      issues=list(rec.issues))
+    if rec.path is not None and rec.path.is_file():
+        got = archive_file(rec.path, archive_dir)
+        out.archived, out.sha256, out.source = str(got.path), got.sha256, str(rec.path)
+        out.size, out.relpath = got.size, got.relpath
+    return out
+
+
+def _original_path(rec: Received, paths: list) -> str:
+    """Where the office's file is: the path on disk, or '<zip path>!<member>' for zip members."""
+    if not rec.container and rec.path is not None:
+        return str(Path(rec.path).resolve())
+    top, _, member = rec.name.partition("!")
+    for p in paths:
+        p = Path(p).resolve()
+        if p.is_dir() and top.startswith(p.name + "/"):
+            return f"{p.parent / top}!{member}"
+        if p.name == top:
+            return f"{p}!{member}"
+    return rec.name
+
+
+def _known(led: Ledger, outcomes: list[FileOutcome]) -> dict:
+    """Returns already in the ledger, by index: not read again (re-importing changes nothing)."""
+    out = {}
+    for n, o in enumerate(outcomes):
+        stored = led.find(o.sha256) if o.kind == WORKBOOK and o.sha256 else None
+        if stored is not None:
+            out[n] = Examined(stored.kind, stored.unit_code, "", stored.status, stored.total,
+                              stored.values, [Issue(**i) for i in stored.issues])
+    return out
+
+
+# --- examine (in worker processes) ------------------------------------------------------------
+
+def _jobs(received: list[Received], outcomes: list[FileOutcome]) -> list[tuple]:
+    """(index, file, evidence names or None) for each workbook-like file that can be read."""
+    out = []
+    for n, (rec, o) in enumerate(zip(received, outcomes)):
+        if rec.kind == WORKBOOK and not rec.refused and o.source:
+            out.append((n, o.source, rec.name, evidence_for(rec, received)))
+    return out
+
+
+def evidence_for(ret: Received, received: list[Received]) -> Optional[list[str]]:
+    """Names of the files sent with a return: those in a folder beside it named after it
+    (`浉河区自评表.xlsx` + `浉河区自评表-材料/`), and, when the return is the only
+    self-assessment in its folder or zip, every other file there (sub-folders included).
+    None when no files can be told to belong to it (the checks on sent files are skipped)."""
+    folder = _folder(ret.name)
+    if folder == "":
+        return None
+    stem = PurePosixPath(ret.name.split("!")[-1]).stem
+    evidence = [r for r in received if _folder(r.name).startswith(folder)
+                and r.kind not in (WORKBOOK, ARCHIVE) and r.path is not None and not r.refused]
+    own = [r for r in evidence if r.name[len(folder):].split("/")[0].startswith(stem)
+           and "/" in r.name[len(folder):]]
+    returns = [r for r in received if _folder(r.name).startswith(folder)
+               and r.kind == WORKBOOK and "联系人" not in r.name]
+    chosen = evidence if len(returns) == 1 else own
+    if not chosen:  # nothing came with it: the evidence may follow by other means
+        return None
+    return sorted(PurePosixPath(r.name.split("!")[-1]).name for r in chosen)
+
+
+def _folder(name: str) -> str:
+    """'a/b.zip!c/d.xlsx' → 'a/b.zip!c/'; a file given alone has no folder ('')."""
+    cut = max(name.rfind("/"), name.rfind("!"))
+    return name[:cut + 1]
+
+
+_CAMPAIGN: Optional[Campaign] = None
+
+
+def _init_worker(root: str) -> None:
+    global _CAMPAIGN
+    if _CAMPAIGN is None or str(_CAMPAIGN.root) != root:
+        _CAMPAIGN = load_campaign(root)
+
+
+def _examine_all(campaign: Campaign, jobs: list, n_jobs: int, progress) -> dict:
+    """Examine the files in a process pool; results by index (completion order does not matter:
+    the ledger is written afterwards in collect order)."""
+    global _CAMPAIGN
+    _CAMPAIGN = campaign  # forked workers inherit it
+    total, out = len(jobs), {}
+    n_jobs = max(1, min(n_jobs, total, os.cpu_count() or 1))
+    if n_jobs == 1:
+        results = map(_examine_job, jobs)
+        return _gather(results, progress, total)
+    with ProcessPoolExecutor(n_jobs, initializer=_init_worker,
+                             initargs=(str(campaign.root),)) as pool:
+        chunk = max(1, min(16, total // (n_jobs * 8)))
+        out = _gather(pool.map(_examine_job, jobs, chunksize=chunk), progress, total)
+    return out
+
+
+def _gather(results, progress, total: int) -> dict:
+    out = {}
+    for done, (index, examined) in enumerate(results, 1):
+        out[index] = examined
+        if progress:
+            progress(done, total)
+    return out
+
+
+def _examine_job(job: tuple) -> tuple[int, Examined]:
+    index, path, name, evidence = job
+    try:
+        return index, examine(Path(path), _CAMPAIGN, evidence)
+    except Exception as e:  # collect, don't stop: one odd file never ends the batch
+        return index, Examined(issues=[issue("B001", name, detail=f"{type(e).__name__}: {e}"[:200])])
+
+
+def examine(path: Path, campaign: Campaign, evidence: Optional[list[str]] = None) -> Examined:
+    """Sniff, read, check and score one workbook-like file."""
+    from .checks import IDENTITY_FLAG_CODES, check_return, unit_for
+    from .returns import read_return
+    found = sniff(path)
+    if any(i.severity == ERROR for i in found):
+        return Examined(issues=found)
+    try:
+        data = read_return(path, campaign.rubric)
+    except WorkflowError as e:
+        return Examined(issues=found + e.issues)
+    unit = unit_for(data, campaign)
+    ex = Examined(form=data.kind if data.kind in (SELF_ASSESSMENT, CONTACT_FORM) else "",
+                  unit_code=unit.code if unit else None, unit_name=unit.name if unit else "",
+                  markable=True)
+    unit_type = unit.type if unit else ""
+    # Without engine_total the checks compare the cached 总分 with the engine's score of the
+    # cleaned inputs (no office parameters, as in the workbook) — the same score as below.
+    cleaned, issues = check_return(data, campaign, unit_type, evidence_files=evidence)
+    ex.issues, ex.values = found + list(issues), dict(cleaned or {})
+    if data.kind == CONTACT_FORM:  # kept for the contact list (contacts.py), as read
+        ex.values = {"contacts": [dict(c) for c in data.contacts]}
+    if any(i.severity == ERROR for i in ex.issues):
+        return ex  # 错误: not scored until fixed
+    ex.status = FLAGGED if any(i.code in IDENTITY_FLAG_CODES for i in ex.issues) else ACCEPTED
+    if ex.form == SELF_ASSESSMENT:
+        ex.total = score_unit(campaign.rubric, cleaned, unit_type=unit_type,
+                              unit_code=ex.unit_code or "", unit_name=ex.unit_name).total
+    return ex
+
+
+# --- ledger (main process, collect order) -----------------------------------------------------
+
+def received_time(o: FileOutcome, started: datetime) -> datetime:
+    """When a file was received: its modification time on disk (a saved mail attachment's is
+    the time it was saved; a zip member takes its zip's), never later than the import."""
+    try:
+        mtime = Path(o.path.split("!")[0]).stat().st_mtime
+    except OSError:
+        return started
+    return min(datetime.fromtimestamp(mtime).astimezone(), started)
+
+
+def _record_all(led: Ledger, import_id: int, campaign: Campaign, outcomes: list[FileOutcome],
+                results: dict, now: Optional[datetime], started: datetime) -> None:
+    pause_after = int(os.environ.get(PAUSE_ENV) or 0)
+    for n, o in enumerate(outcomes):
+        at = now or received_time(o, started)
+        if n in results:
+            _record_return(led, import_id, campaign, o, results[n], at)
+        elif o.kind == WORKBOOK and o.archived:  # refused by collect: still a rejected return
+            _record_return(led, import_id, campaign, o, Examined(issues=[]), at)
+        elif o.archived:
+            led.note_received(import_id, o.sha256, o.size, o.name, o.relpath)
+        if pause_after and n + 1 == pause_after:
+            print(f"{PAUSE_ENV}: paused after {n + 1} records", file=sys.stderr, flush=True)
+            time.sleep(3600)
+
+
+def _record_return(led: Ledger, import_id: int, campaign: Campaign, o: FileOutcome,
+                   ex: Examined, now: datetime) -> None:
+    names = {u.code: u.name for u in campaign.units}
+    o.form, o.unit_code = ex.form, ex.unit_code
+    o.unit_name = ex.unit_name or names.get(ex.unit_code, "")
+    o.status, o.total, o.issues = ex.status, ex.total, o.issues + ex.issues
+    o.markable = ex.markable
+    if o.status != REJECTED and any(i.severity == ERROR for i in o.issues):
+        o.status, o.total = REJECTED, None
+    deadline_key = "contact" if ex.form == CONTACT_FORM else "materials"
+    led.deadline = campaign.deadlines.get(deadline_key)
+    stored = led.record_return(import_id, ReturnRecord(
+        o.sha256, o.name, now, o.status, o.unit_code, o.size, o.relpath, o.total,
+        ex.values, o.issues, kind=ex.form or SELF_ASSESSMENT))
+    if stored.already_imported:  # the ledger's record stands; this run changed nothing
+        o.status, o.late, o.total = stored.status, stored.late, stored.total
+        o.unit_code = stored.unit_code
+    o.already_imported, o.late = stored.already_imported, stored.late
+    o.issues = o.issues + receipt_issues(stored, led.deadline)
+
+
+__all__ = ["Examined", "FileOutcome", "ImportResult", "evidence_for", "examine", "import_paths"]
