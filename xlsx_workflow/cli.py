@@ -331,6 +331,65 @@ def fetch(directory, host, user, port, use_ssl, folder, jobs, as_json):
                f"{Path(directory).resolve() / 'inbox'} 并导入；此前已收取 {result.seen} 封。")
 
 
+@main.command("params")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON。")
+def params(directory, as_json):
+    """生成（或更新）市级核定数据表 DIRECTORY/params/市级核定数据.xlsx，已填数据保留。"""
+    from .params import write_params
+    try:
+        result = write_params(directory)
+    except WorkflowError as e:
+        fail(e)
+    if as_json:
+        emit_json(result.to_json())
+    else:
+        click.echo(f"已生成市级核定数据表（{result.units} 个单位，每单位 {len(result.columns)} 项、"
+                   f"全市 {len(result.campaign_columns)} 项，保留已填 {result.kept} 项）："
+                   f"{result.path}")
+
+
+@main.command("score")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON（DESIGN 合同：units）。")
+def score(directory, as_json):
+    """计算得分并排名（读取台账、市级核定数据表和审核表），写出 DIRECTORY/score/得分.json。"""
+    from .score import ranking_lines, run_score
+    try:
+        run = run_score(directory)
+    except WorkflowError as e:
+        fail(e)
+    for i in run.issues:
+        click.echo(str(i), err=True)
+    if as_json:
+        emit_json({**run.result.to_json(), "files": [str(p) for p in run.files]})
+    else:
+        for line in ranking_lines(run.result):
+            click.echo(line)
+        click.echo(f"已写出：{run.files[0]}")
+    if run.errors:
+        sys.exit(1)
+
+
+@main.command("review")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON。")
+def review(directory, as_json):
+    """生成（或更新）审核表 DIRECTORY/review/审核表.xlsx，已填的核定分、理由和审核人保留。"""
+    from .review import write_review
+    try:
+        result = write_review(directory)
+    except WorkflowError as e:
+        fail(e)
+    for i in result.issues:
+        click.echo(str(i), err=True)
+    if as_json:
+        emit_json(result.to_json())
+    else:
+        click.echo(f"已生成审核表（{result.rows} 行，保留已填 {result.kept} 行，"
+                   f"需重新审核 {result.flagged} 行）：{result.path}")
+
+
 @main.command("report-templates")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON。")
@@ -349,6 +408,28 @@ def report_templates(directory, as_json):
     else:
         click.echo(f"报告模板在 {folder}：修改 report.j2 中的措辞后重新生成报告即可；删除文件则恢复内置模板。")
 
+
+@main.command("simulate")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--seed", default=0, show_default=True, type=int, help="随机种子：同样的种子填出同样的内容。")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON（每个单位做了什么、文件和收到时间）。")
+def simulate(directory, seed, as_json):
+    """模拟各单位填报（演示和测试用）：把 generate/ 中的自评表填好放进 DIRECTORY/simulate/收件/。"""
+    from .simulate import simulate_campaign, summary_lines
+    with _LazyProgress("模拟填报") as tick:
+        try:
+            result = simulate_campaign(directory, seed=seed, progress=tick)
+        except WorkflowError as e:
+            fail(e)
+    for i in result.notes:
+        click.echo(str(i), err=True)
+    if as_json:
+        emit_json(result.to_json())
+        return
+    for line in summary_lines(result):
+        click.echo(line)
+    click.echo(f"已放入 {result.inbox}（收到时间见各文件修改时间和 {Path(result.manifest).name}）；"
+               f"截止日期 {result.deadline.isoformat()}。")
 
 class _LazyProgress:
     """A click progress bar on stderr, opened at the first tick (when the total is known)."""
@@ -371,6 +452,26 @@ class _LazyProgress:
         return False
 
 
+@main.command("report")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON（DESIGN 合同：files）。")
+def report(directory, as_json):
+    """计算得分并写出报告：DIRECTORY/report/ 下的排名汇总.xlsx、考核情况报告.docx/.md 和各单位反馈单。"""
+    from .report.build import write_all
+    from .score import run_score
+    try:
+        run = run_score(directory)
+        files = write_all(run.result)
+    except WorkflowError as e:
+        fail(e)
+    for i in run.issues:
+        click.echo(str(i), err=True)
+    if as_json:
+        emit_json({"files": [str(p) for p in run.files + files]})
+    else:
+        _print_report(run, files)
+
+
 def _print_report(run, files) -> None:
     res = run.result
     click.echo(f"参评 {len(res.scored)} 个单位，未评分 {len(res.not_scored)} 个，未报送 {len(res.missing)} 个。")
@@ -381,6 +482,44 @@ def _print_report(run, files) -> None:
     sheets = [p for p in files if p.name.endswith("反馈单.xlsx")]
     if sheets:
         click.echo(f"  各单位反馈单 {len(sheets)} 份：{sheets[0].parent}")
+
+
+@main.command("run")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--jobs", default=2, show_default=True, type=click.IntRange(1, 64), help="并行进程数。")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON：import、score、files。")
+def run_all(directory, paths, jobs, as_json):
+    """一次完成 导入 → 评分 → 报告。PATHS 为报送文件（不给时导入 DIRECTORY/inbox/，即 fetch 收取的邮件附件）。"""
+    from .importer import import_paths
+    from .layout import layout
+    from .report.build import write_all
+    from .score import run_score
+    targets = list(paths) or [p for p in (layout(directory).inbox_dir,) if p.is_dir()]
+    try:
+        imported = None
+        if targets:
+            with _LazyProgress("检查报送表") as tick:
+                imported = import_paths(directory, targets, progress=tick, jobs=jobs)
+        run = run_score(directory)
+        files = write_all(run.result)
+    except WorkflowError as e:
+        fail(e)
+    for i in run.issues:
+        click.echo(str(i), err=True)
+    if as_json:
+        emit_json({"import": imported.to_json() if imported else None,
+                   "score": run.result.to_json(),
+                   "files": [str(p) for p in run.files + files]})
+        return
+    if imported is not None:
+        from .import_status import import_summary
+        click.echo(import_summary(imported))
+    else:
+        click.echo("没有要导入的文件（DIRECTORY/inbox/ 不存在），直接评分。")
+    for line in ranking_lines_of(run):
+        click.echo(line)
+    _print_report(run, files)
 
 
 def ranking_lines_of(run) -> list[str]:

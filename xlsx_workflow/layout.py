@@ -4,6 +4,11 @@
     DIR/units.csv            the units (代码, 名称, 类型, 邮箱), editable by the office
     DIR/generate/            one 自评表 and one 联系人信息表 per unit
     DIR/import/ archive/ ledger.sqlite score/ review/ report/   later stages
+    DIR/simulate/收件/        simulated returns (demo and tests), with received.json
+    DIR/联系人名录.xlsx        whom to mail per unit (contacts)
+    DIR/mail/草稿/ mail/发送清单.xlsx   .eml drafts and the send list (mail)
+    DIR/inbox/               fetched messages (.eml) and their attachments (fetch)
+    DIR/templates/mail/      the office's own mail template, if any
 
 Stage folders are named after the stage word (the module and the CLI command).
 """

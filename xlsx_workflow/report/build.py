@@ -1,0 +1,31 @@
+"""`xlsx-workflow report`: every report file of a scored campaign, in DIR/report/.
+
+    report/排名汇总.xlsx           ranking, indicator detail, losses, returns, issues, reviews, charts
+    report/考核情况报告.docx       GB/T 9704 official document (and the same text as .md)
+    report/反馈单/<code>-<name>-反馈单.xlsx   one per scored unit
+
+Feedback sheets of units that are no longer scored are removed, so the folder always matches
+the ranking it sits beside.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..results import CampaignResult
+from .docx_report import write_report
+from .feedback_sheet import write_feedback_sheets
+from .ranking import write_ranking
+
+
+def write_all(result: CampaignResult) -> list[Path]:
+    """Write the ranking workbook, the Word and Markdown report and the 反馈单; returns paths."""
+    lay = result.campaign.layout
+    files = [write_ranking(result, lay.ranking_file)]
+    files += write_report(result, lay.ranking_file.parent)
+    sheets = write_feedback_sheets(result, lay.unit_feedback_dir)
+    keep = {p.resolve() for p in sheets}
+    if lay.unit_feedback_dir.is_dir():
+        for old in lay.unit_feedback_dir.glob("*.xlsx"):
+            if old.resolve() not in keep:
+                old.unlink()
+    return [Path(p).resolve() for p in files + sheets]
