@@ -117,7 +117,8 @@ def main() -> None:
         floor = child("floor", str(inbox))
     ms = 1000 * imp["seconds"] / max(imp["returns"], 1)
     print(f"import   {imp['returns']} 份：{imp['seconds']:.1f} s，每份 {ms:.1f} ms，"
-          f"CPU {imp['cpu']:.1f} s（{JOBS} 核），峰值内存 {imp['peak_mb']:.0f} MiB；"
+          f"CPU {imp['cpu']:.1f} s（{JOBS} 个进程，本机 {os.cpu_count()} 核），"
+          f"峰值内存 {imp['peak_mb']:.0f} MiB；"
           f"已接收 {imp['counts']['accepted']}，需人工确认 {imp['counts']['flagged']}，"
           f"退回 {imp['counts']['rejected']}，反馈文件 {imp['feedback_files']} 个")
     print("         各步骤（秒）：" + "，".join(f"{k} {v:.1f}" for k, v in imp["steps"].items()))

@@ -8,6 +8,7 @@ holding the message. Everything taken from a return is written as text, never as
 from __future__ import annotations
 
 import os
+import posixpath
 import re
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -234,29 +235,291 @@ def _formats(book) -> dict:
     }
 
 
-# --- marked copy (openpyxl keeps their data) ------------------------------------------------------
+# --- marked copy ---------------------------------------------------------------------------------
+#
+# Their workbook is patched as a zip of XML parts: each marked cell gets a copy of its own cell
+# format with the fill, a comment (comments part + VML shapes, written by openpyxl's own comment
+# writer) is added to its sheet, and the first marked sheet and cell are selected. Every other
+# part is copied byte for byte, so nothing of theirs is lost or rewritten. A workbook the patch
+# does not handle (a marked sheet that already has comments or drawings of its own, a marked cell
+# missing from the XML, strict OOXML…) is marked by an openpyxl load and save instead.
+
+_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_M = "{%s}" % _NS
+_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
+_DOC_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_CT = "http://schemas.openxmlformats.org/package/2006/content-types"
+_COMMENTS_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.comments+xml"
+_VML_TYPE = "application/vnd.openxmlformats-officedocument.vmlDrawing"
+# CT_Worksheet children that come after <legacyDrawing>
+_AFTER_LEGACY = ("legacyDrawingHF", "drawingHF", "picture", "oleObjects", "controls",
+                 "webPublishItems", "tableParts", "extLst")
+
+
+class _Unpatchable(Exception):
+    """The workbook has something the XML patch does not handle: use openpyxl."""
+
 
 def write_marked_copy(source: Path, issues: list, path: Path) -> None:
     """Their workbook with every cell an issue names filled and commented; all else unchanged."""
-    import openpyxl
-    from openpyxl.comments import Comment
-    from openpyxl.styles import PatternFill
-    book = openpyxl.load_workbook(source, keep_links=False)
     marks: dict = {}
     for i in issues:
         sheet, cell = locate(i)
-        if sheet in book.sheetnames and cell:
+        if sheet and cell:
             marks.setdefault((sheet, cell), []).append(i)
+    tmp = path.with_name(f".{path.stem}.tmp")
+    try:
+        try:
+            _patch_marked_copy(Path(source), marks, tmp)
+        except Exception:  # _Unpatchable, or a part the patch could not read: openpyxl's turn
+            _marked_copy_openpyxl(Path(source), marks, tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _comment(found: list):
+    from openpyxl.comments import Comment
+    text = "\n".join(f"【{i.severity}】{i.message}" for i in found)
+    comment = Comment(text, "市级考核办")
+    comment.width, comment.height = 320, min(400, 60 + 18 * (len(text) // 20 + len(found)))
+    return comment
+
+
+def _worst(found: list) -> str:
+    return ERROR if any(i.severity == ERROR for i in found) else WARNING
+
+
+def _xml(data: bytes):
+    from .returns import parse_xml
+    return parse_xml(data)
+
+
+def _bytes(root) -> bytes:
+    from lxml import etree
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+
+
+def _rels_path(part: str) -> str:
+    folder, name = posixpath.split(part)
+    return posixpath.join(folder, "_rels", name + ".rels")
+
+
+def _targets(parts: dict, part: str) -> dict:
+    """Relationship id -> (type, part) of `part`."""
+    rels = _rels_path(part)
+    if rels not in parts:
+        return {}
+    out, folder = {}, posixpath.dirname(part)
+    for r in _xml(parts[rels]).iter(f"{{{_PKG_REL}}}Relationship"):
+        t = r.get("Target") or ""
+        if r.get("TargetMode") != "External":
+            t = t[1:] if t.startswith("/") else posixpath.normpath(posixpath.join(folder, t))
+        out[r.get("Id")] = (r.get("Type") or "", t)
+    return out
+
+
+def _patch_marked_copy(source: Path, marks: dict, dst: Path) -> None:
+    """Write `dst`: `source` with the cells of `marks` ({(sheet, cell): [Issue]}) marked."""
+    import zipfile
+    with zipfile.ZipFile(source) as z:
+        order = [i.filename for i in z.infolist()]
+        parts = {name: z.read(name) for name in order}
+    book_part, book, sheets = _worksheets(parts)
+    by_name = {name: part for name, part in sheets if part}
+    per_sheet: dict = {}
+    for (sheet, cell), found in marks.items():
+        if sheet in by_name:
+            per_sheet.setdefault(sheet, []).append((cell, found))
+    styles = _Styles(parts)
+    types = _xml(parts["[Content_Types].xml"])
+    for sheet, cells in per_sheet.items():
+        _comment_sheet(parts, by_name[sheet], sheet, cells, styles, types)
+    if per_sheet:
+        sheet, cells = next(iter(per_sheet.items()))
+        _select(parts, book, sheets, (sheet, cells[0][0]))
+    parts["xl/styles.xml"] = styles.finish()
+    parts["[Content_Types].xml"] = _bytes(types)
+    parts[book_part] = _bytes(book)
+    with zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as out:
+        for name in order + [n for n in parts if n not in set(order)]:
+            value = parts[name]
+            out.writestr(name, value if isinstance(value, bytes) else _bytes(value))
+
+
+def _worksheets(parts: dict):
+    """(workbook part, its tree, [(sheet name, worksheet part or None)] in tab order)."""
+    book_part = next((t for k, t in _targets(parts, "").values()
+                      if k.endswith("/officeDocument")), None)
+    if book_part not in parts or "xl/styles.xml" not in parts:
+        raise _Unpatchable("no workbook part or no styles")
+    book = _xml(parts[book_part])
+    if book.tag != _M + "workbook":
+        raise _Unpatchable("not transitional SpreadsheetML")
+    rels = _targets(parts, book_part)
+    sheets = []  # chartsheets count as tabs too
+    for el in book.iter(_M + "sheet"):
+        kind, target = rels.get(el.get(f"{{{_DOC_REL}}}id"), ("", ""))
+        sheets.append((el.get("name"), target if target in parts and "worksheet" in kind else None))
+    return book_part, book, sheets
+
+
+class _Styles:
+    """styles.xml with one solid fill per severity and, per (cell format, severity), a copy of
+    the cell format with that fill."""
+
+    def __init__(self, parts: dict):
+        self.root = _xml(parts["xl/styles.xml"])
+        self.fills, self.xfs = self.root.find(_M + "fills"), self.root.find(_M + "cellXfs")
+        if self.fills is None or self.xfs is None:
+            raise _Unpatchable("no fills or cell formats")
+        self.originals = self.xfs.findall(_M + "xf")
+        self.fill_ids: dict = {}
+        self.xf_ids: dict = {}
+
+    def marked(self, style: int, worst: str) -> int:
+        """The index of cell format `style` filled for `worst`."""
+        import copy
+        if (style, worst) not in self.xf_ids:
+            if style >= len(self.originals):
+                raise _Unpatchable("cell format out of range")
+            xf = copy.deepcopy(self.originals[style])
+            xf.set("fillId", str(self._fill(worst)))
+            xf.set("applyFill", "1")
+            self.xfs.append(xf)
+            self.xf_ids[(style, worst)] = len(self.xfs.findall(_M + "xf")) - 1
+        return self.xf_ids[(style, worst)]
+
+    def _fill(self, worst: str) -> int:
+        from lxml import etree
+        if worst not in self.fill_ids:
+            fill = etree.SubElement(self.fills, _M + "fill")
+            pattern = etree.SubElement(fill, _M + "patternFill", patternType="solid")
+            etree.SubElement(pattern, _M + "fgColor",
+                             rgb=ERROR_FILL if worst == ERROR else WARNING_FILL)
+            etree.SubElement(pattern, _M + "bgColor", rgb="00000000")
+            self.fill_ids[worst] = len(self.fills.findall(_M + "fill")) - 1
+        return self.fill_ids[worst]
+
+    def finish(self) -> bytes:
+        self.fills.set("count", str(len(self.fills.findall(_M + "fill"))))
+        self.xfs.set("count", str(len(self.xfs.findall(_M + "xf"))))
+        return _bytes(self.root)
+
+
+def _comment_sheet(parts: dict, part: str, sheet: str, cells: list, styles: _Styles,
+                   types) -> None:
+    """Fill and comment `cells` ([(cell, [Issue])]) of one worksheet part: the comments part and
+    its VML shapes (openpyxl's comment writer), the relationships, <legacyDrawing>."""
+    from lxml import etree
+    from openpyxl.comments.comment_sheet import CommentRecord, CommentSheet
+    from openpyxl.utils.cell import coordinate_to_tuple
+    from openpyxl.xml.functions import tostring
+    root = _xml(parts[part])
+    if root.find(_M + "legacyDrawing") is not None or any(
+            k.endswith(("/comments", "/vmlDrawing")) for k, _ in _targets(parts, part).values()):
+        raise _Unpatchable("the sheet has comments of its own")
+    found_cells = {c.get("r"): c for c in root.iter(_M + "c")}
+    records = []
+    for cell, found in sorted(cells, key=lambda x: coordinate_to_tuple(x[0])):
+        el = found_cells.get(cell)
+        if el is None:
+            raise _Unpatchable(f"{sheet}!{cell} is not in the sheet XML")
+        el.set("s", str(styles.marked(int(el.get("s") or 0), _worst(found))))
+        records.append(CommentRecord.from_cell(_Commented(cell, _comment(found))))
+    n = 1
+    while f"xl/comments/comment{n}.xml" in parts or f"xl/drawings/commentsDrawing{n}.vml" in parts:
+        n += 1
+    comments_part, vml_part = f"xl/comments/comment{n}.xml", f"xl/drawings/commentsDrawing{n}.vml"
+    cs = CommentSheet.from_comments(records)
+    parts[comments_part] = tostring(cs.to_tree())
+    parts[vml_part] = cs.write_shapes(None)
+    rels_part = _rels_path(part)
+    rels = (_xml(parts[rels_part]) if rels_part in parts
+            else etree.Element(f"{{{_PKG_REL}}}Relationships", nsmap={None: _PKG_REL}))
+    ids = {r.get("Id") for r in rels}
+    comments_id, vml_id = (next(f"{stem}{k}" for k in range(1, 1000) if f"{stem}{k}" not in ids)
+                           for stem in ("xwComments", "xwVml"))
+    etree.SubElement(rels, f"{{{_PKG_REL}}}Relationship", Id=comments_id,
+                     Type=f"{_DOC_REL}/comments", Target="/" + comments_part)
+    etree.SubElement(rels, f"{{{_PKG_REL}}}Relationship", Id=vml_id,
+                     Type=f"{_DOC_REL}/vmlDrawing", Target="/" + vml_part)
+    parts[rels_part] = _bytes(rels)
+    legacy = etree.Element(_M + "legacyDrawing")
+    legacy.set(f"{{{_DOC_REL}}}id", vml_id)
+    after = next((c for c in root if isinstance(c.tag, str)
+                  and c.tag.split("}")[-1] in _AFTER_LEGACY), None)
+    if after is None:
+        root.append(legacy)
+    else:
+        after.addprevious(legacy)
+    parts[part] = root  # serialised at the end, after the selection is set
+    etree.SubElement(types, f"{{{_CT}}}Override", PartName="/" + comments_part,
+                     ContentType=_COMMENTS_TYPE)
+    if not any((d.get("Extension") or "").lower() == "vml" for d in types.iter(f"{{{_CT}}}Default")):
+        types.insert(0, etree.Element(f"{{{_CT}}}Default", Extension="vml", ContentType=_VML_TYPE))
+
+
+@dataclass
+class _Commented:
+    """What openpyxl's CommentRecord.from_cell needs of a cell."""
+    coordinate: str
+    _comment: object
+
+
+def _select(parts: dict, book, sheets: list, first: tuple) -> None:
+    """Open at the first marked cell: its sheet is the active, selected tab, the cell selected."""
+    from lxml import etree
+    sheet, cell = first
+    tab = next(n for n, (name, _) in enumerate(sheets) if name == sheet)
+    views = book.find(_M + "bookViews")
+    view = views.find(_M + "workbookView") if views is not None else None
+    if view is None:
+        raise _Unpatchable("no workbook view")
+    view.set("activeTab", str(tab))
+    if view.get("firstSheet") and int(view.get("firstSheet")) > tab:
+        view.set("firstSheet", str(tab))
+    for name, part in sheets:
+        if not part:
+            continue
+        root = parts[part] if not isinstance(parts[part], bytes) else None
+        if root is None:
+            raw = parts[part]
+            if name != sheet and b"tabSelected" not in raw:
+                continue  # nothing to change: leave the part's bytes as they are
+            root = _xml(raw)
+            parts[part] = root
+        sv = root.find(f"{_M}sheetViews/{_M}sheetView")
+        if sv is None:
+            if name != sheet:
+                continue
+            svs = root.find(_M + "sheetViews")
+            if svs is None:
+                raise _Unpatchable("no sheet views")
+            sv = etree.SubElement(svs, _M + "sheetView", workbookViewId="0")
+        if name == sheet:
+            sv.set("tabSelected", "1")
+            sel = sv.find(_M + "selection")
+            if sel is None:
+                sel = etree.SubElement(sv, _M + "selection")
+            sel.set("activeCell", cell)
+            sel.set("sqref", cell)
+        elif sv.get("tabSelected") is not None:
+            del sv.attrib["tabSelected"]
+
+
+def _marked_copy_openpyxl(source: Path, marks: dict, dst: Path) -> None:
+    import openpyxl
+    from openpyxl.styles import PatternFill
+    book = openpyxl.load_workbook(source, keep_links=False)
     first = None
     for (sheet, cell), found in marks.items():
-        ws = book[sheet]
-        worst = ERROR if any(i.severity == ERROR for i in found) else WARNING
-        target = ws[cell]
+        if sheet not in book.sheetnames:
+            continue
+        target = book[sheet][cell]
+        worst = _worst(found)
         target.fill = PatternFill("solid", fgColor=ERROR_FILL if worst == ERROR else WARNING_FILL)
-        text = "\n".join(f"【{i.severity}】{i.message}" for i in found)
-        comment = Comment(text, "市级考核办")
-        comment.width, comment.height = 320, min(400, 60 + 18 * (len(text) // 20 + len(found)))
-        target.comment = comment
+        target.comment = _comment(found)
         first = first or (sheet, cell)
     if first:
         book.active = book.sheetnames.index(first[0])
@@ -264,6 +527,4 @@ def write_marked_copy(source: Path, issues: list, path: Path) -> None:
             ws.sheet_view.tabSelected = ws.title == first[0]
         book[first[0]].sheet_view.selection[0].activeCell = first[1]
         book[first[0]].sheet_view.selection[0].sqref = first[1]
-    tmp = path.with_name(f".{path.stem}.tmp")
-    book.save(tmp)
-    os.replace(tmp, path)
+    book.save(dst)

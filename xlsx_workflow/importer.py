@@ -9,6 +9,7 @@ ledger. Feedback files (问题清单 and marked copy) are derived output, writte
 """
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import sys
@@ -268,8 +269,8 @@ def _examine_job(job: tuple) -> tuple[int, Examined]:
 
 def examine(path: Path, campaign: Campaign, evidence: Optional[list[str]] = None) -> Examined:
     """Sniff, read, check and score one workbook-like file."""
-    from .checks import IDENTITY_FLAG_CODES, check_return, unit_for
-    from .returns import read_return
+    from .checks import IDENTITY_FLAG_CODES, check_return, check_values, unit_for
+    from .returns import UNRECOGNISED, read_return
     found = sniff(path)
     if any(i.severity == ERROR for i in found):
         return Examined(issues=found)
@@ -282,19 +283,37 @@ def examine(path: Path, campaign: Campaign, evidence: Optional[list[str]] = None
                   unit_code=unit.code if unit else None, unit_name=unit.name if unit else "",
                   markable=True)
     unit_type = unit.type if unit else ""
-    # Without engine_total the checks compare the cached 总分 with the engine's score of the
-    # cleaned inputs (no office parameters, as in the workbook) — the same score as below.
-    cleaned, issues = check_return(data, campaign, unit_type, evidence_files=evidence)
+    # The checks compare the cached 总分 with the engine's score of the cleaned inputs (no office
+    # parameters, as in the workbook): that score is the one recorded, so it is computed once
+    # here and handed to them (when the values have errors the return is not scored).
+    score = None
+    if data.kind == SELF_ASSESSMENT and data.structure != UNRECOGNISED:
+        first, value_issues = check_values(data, campaign.rubric, unit_type)
+        if not any(i.severity == ERROR for i in value_issues):
+            score = score_unit(campaign.rubric, first, unit_type=unit_type,
+                               unit_code=ex.unit_code or "", unit_name=ex.unit_name)
+    cleaned, issues = check_return(data, campaign, unit_type, evidence_files=evidence,
+                                   engine_total=score.total if score else None)
     ex.issues, ex.values = found + list(issues), dict(cleaned or {})
     if data.kind == CONTACT_FORM:  # kept for the contact list (contacts.py), as read
         ex.values = {"contacts": [dict(c) for c in data.contacts]}
+    elif ex.form == SELF_ASSESSMENT and data.self_scores:  # the unit's 自评分, for the review sheet
+        ex.values["self_scores"] = _json_numbers(data.self_scores)
     if any(i.severity == ERROR for i in ex.issues):
         return ex  # 错误: not scored until fixed
     ex.status = FLAGGED if any(i.code in IDENTITY_FLAG_CODES for i in ex.issues) else ACCEPTED
     if ex.form == SELF_ASSESSMENT:
-        ex.total = score_unit(campaign.rubric, cleaned, unit_type=unit_type,
-                              unit_code=ex.unit_code or "", unit_name=ex.unit_name).total
+        ex.total = (score or score_unit(campaign.rubric, cleaned, unit_type=unit_type)).total
     return ex
+
+
+def _json_numbers(scores: dict) -> dict:
+    """{clause id: cached 自评得分} with numbers only (text such as 待市级核定, blanks, NaN → None)."""
+    out = {}
+    for cid, v in scores.items():
+        ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+        out[str(cid)] = v if ok else None
+    return out
 
 
 # --- ledger (main process, collect order) -----------------------------------------------------

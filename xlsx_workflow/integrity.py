@@ -136,14 +136,21 @@ def read_identity(path) -> Identity | None:
 
 
 def _identity(book) -> Identity | None:
-    names = [f.name for f in fields(Identity) if f.name != "source"]
+    pairs = None
     if META_SHEET in book.sheetnames:
         pairs = {str(r[0]): "" if r[1] is None else str(r[1])
                  for r in book[META_SHEET].iter_rows(min_col=1, max_col=2, values_only=True)
                  if r and r[0] is not None and len(r) > 1}
-        if all(n in pairs for n in names):
-            return Identity(**{n: pairs[n] for n in names}, source="sheet")
     props = {p.name: str(p.value) for p in getattr(book, "custom_doc_props", [])}
+    return identity_from(pairs, props)
+
+
+def identity_from(pairs: dict | None, props: dict) -> Identity | None:
+    """The identity from the meta sheet's (key, value) pairs when complete, else from the custom
+    document properties ({name: value as text}); None if neither holds it."""
+    names = [f.name for f in fields(Identity) if f.name != "source"]
+    if pairs is not None and all(n in pairs for n in names):
+        return Identity(**{n: pairs[n] for n in names}, source="sheet")
     keyed = {n: props.get(PROPERTY_PREFIX + n) for n in names}
     if all(v is not None for v in keyed.values()):
         return Identity(**keyed, source="properties")

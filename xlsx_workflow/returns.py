@@ -5,17 +5,18 @@ file holds and where (sheet and cell), and `checks.py` decides what is wrong. Ro
 the field id in the 编号 column under the contract's header row, so a unit that inserted or
 deleted rows is still read (and `structure` says "moved"). Values are kept as read: a
 LibreOffice re-save gives floats for whole numbers and datetimes for dates, which the checks
-accept.
+accept. The file is read once, as a zip of XML parts (see `_Workbook`).
 """
 from __future__ import annotations
 
+import posixpath
 import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .integrity import (CONTACT_FORM, SELF_ASSESSMENT, Identity, _identity, fingerprint,
-                        normalise_formula, normalise_value)
+from .integrity import (CONTACT_FORM, META_SHEET, SELF_ASSESSMENT, Identity, fingerprint,
+                        identity_from, normalise_formula, normalise_value)
 from .messages import WorkflowError, issue
 from .rubric.model import Rubric
 from .workbook.plan import SCORE, SHEET, AssessmentPlan, build_plan
@@ -93,36 +94,28 @@ class ReturnData:
 
 
 def read_return(path: Path, rubric: Rubric) -> ReturnData:
-    """Read `path` as a return of `rubric`. Raises WorkflowError (T010) only when openpyxl cannot
-    open the file at all; anything odd inside is recorded for the checks."""
+    """Read `path` as a return of `rubric`. Raises WorkflowError (T010) only when the file cannot
+    be read as a workbook at all; anything odd inside is recorded for the checks."""
     path = Path(path)
     try:
-        book = _open(path, data_only=False)
-        try:
-            data = _read_formulas(book, path, rubric)
-        finally:
-            book.close()
-        if data.kind == SELF_ASSESSMENT and data.structure != UNRECOGNISED:
-            cached = _open(path, data_only=True)
-            try:
-                _read_cached(cached, data, rubric)
-            finally:
-                cached.close()
+        with _Workbook(path) as book:
+            sheets, records, cached = {}, [], None
+            for sheet in book.sheets:
+                if sheet.state != "visible":
+                    continue
+                rows, cached_rows = book.read_sheet(sheet, records, cached=sheet.name == SHEET)
+                sheets[sheet.name] = rows
+                if sheet.name == SHEET:
+                    cached = cached_rows
+            ident = identity_from(book.meta_pairs(), book.custom_properties())
+            data = assemble(path, rubric, ident, sheets, records, book.protection())
+            if data.kind == SELF_ASSESSMENT and data.structure != UNRECOGNISED and cached:
+                read_cached(cached, data, rubric)
     except WorkflowError:
         raise
-    except Exception as e:  # a part openpyxl parses lazily (cells, styles) is broken
+    except Exception as e:  # not a workbook we can read: missing or broken parts
         raise WorkflowError([issue("T010", str(path.name), detail=_short(e))]) from e
     return data
-
-
-# --- opening --------------------------------------------------------------------------------
-
-def _open(path: Path, data_only: bool):
-    import openpyxl
-    try:
-        return openpyxl.load_workbook(path, read_only=True, data_only=data_only, keep_links=False)
-    except Exception as e:  # openpyxl raises many types on broken files
-        raise WorkflowError([issue("T010", str(path.name), detail=_short(e))]) from e
 
 
 def _short(e: Exception) -> str:
@@ -143,15 +136,350 @@ def plan_for(rubric: Rubric) -> AssessmentPlan:
     return _PLANS[key]
 
 
-# --- the formula read: values, identity, fingerprint, protection, other sheets --------------
+# --- reading the xlsx package once ------------------------------------------------------------
+#
+# The workbook is read as a zip of XML parts, each part parsed once with lxml (entities not
+# resolved, no network, no huge trees; ingest.sniff has already refused DTDs, entities and
+# oversized parts). Cell values come out as openpyxl's read-only mode gives them — numbers as
+# int/float, dates (a date number format) as datetime, shared and inline strings as plain text,
+# booleans, error texts, and formulas as "=…" (shared formulas translated, array formulas as
+# ArrayFormula) — so that the fingerprint records and the checks see what they always saw; each
+# <c> holds its formula <f> and its cached value <v>, so one pass gives both readings.
 
-def _read_formulas(book, path: Path, rubric: Rubric) -> ReturnData:
-    ident = _identity(book)
-    sheets, records = _scan(book)
+_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
+_RID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+_VT = "{http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes}"
+_CUSTOM = "{http://schemas.openxmlformats.org/officeDocument/2006/custom-properties}property"
+_C, _F, _V, _IS, _T, _R = (_MAIN + t for t in ("c", "f", "v", "is", "t", "r"))
+_ROW = _MAIN + "row"
+_FALSE = ("false", "f", "0")
+
+
+def parse_xml(data: bytes):
+    """One part of a received workbook as an lxml tree, parsed safely (untrusted input)."""
+    from lxml import etree
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False,
+                             load_dtd=False, remove_comments=True, remove_pis=True)
+    return etree.fromstring(data, parser)
+
+
+def _bool(value) -> bool:
+    """An OOXML boolean attribute as openpyxl reads it."""
+    return bool(value) and value not in _FALSE
+
+
+@dataclass
+class _Sheet:
+    name: str
+    state: str
+    part: str
+
+
+class _Workbook:
+    """The parts of one .xlsx that a return needs: sheets, styles, strings, properties."""
+
+    def __init__(self, path: Path):
+        self.zip = zipfile.ZipFile(path)
+        self._raw_parts: dict = {}  # sheet parts read once (protection and cells)
+        try:
+            self.names = set(self.zip.namelist())
+            self._load()
+        except Exception:
+            self.zip.close()
+            raise
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.zip.close()
+
+    def _rels(self, part: str) -> dict:
+        """Relationship id -> (type, target part) of `part` (internal targets only)."""
+        folder, name = posixpath.split(part)
+        rels_path = posixpath.join(folder, "_rels", name + ".rels")
+        if rels_path not in self.names:
+            return {}
+        out = {}
+        for r in parse_xml(self.zip.read(rels_path)).iter(_REL):
+            target = r.get("Target") or ""
+            if r.get("TargetMode") == "External":
+                continue
+            target = target[1:] if target.startswith("/") else posixpath.normpath(
+                posixpath.join(folder, target))
+            out[r.get("Id")] = (r.get("Type") or "", target)
+        return out
+
+    def _load(self) -> None:
+        from openpyxl.styles.numbers import builtin_format_code, is_date_format, is_timedelta_format
+        from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900
+        top = self._rels("")
+        book_part = next((t for k, t in top.values() if k.endswith("/officeDocument")),
+                         "xl/workbook.xml")
+        root = parse_xml(self.zip.read(book_part))
+        rels = self._rels(book_part)
+        pr = root.find(_MAIN + "workbookPr")
+        self.epoch = (CALENDAR_MAC_1904 if pr is not None and _bool(pr.get("date1904"))
+                      else CALENDAR_WINDOWS_1900)
+        self.sheets, self.sheet_names = [], []
+        for el in root.iter(_MAIN + "sheet"):
+            rid = el.get(_RID)
+            if not rid:
+                continue
+            kind, target = rels[rid]
+            if target not in self.names:
+                continue
+            self.sheet_names.append(el.get("name"))
+            if "chartsheet" in kind:
+                continue
+            self.sheets.append(_Sheet(el.get("name"), el.get("state") or "visible", target))
+        strings = next((t for k, t in rels.values() if k.endswith("/sharedStrings")), None)
+        self.strings = self._strings(strings) if strings in self.names else []
+        # styles: per cellXfs index, locked (openpyxl's default: locked) and date formats
+        self.locked, self.dates, self.timedeltas = [True], set(), set()
+        if "xl/styles.xml" in self.names:
+            styles = parse_xml(self.zip.read("xl/styles.xml"))
+            custom = {int(n.get("numFmtId")): n.get("formatCode")
+                      for n in styles.iter(_MAIN + "numFmt")}
+            xfs = styles.find(_MAIN + "cellXfs")
+            self.locked = []
+            for idx, xf in enumerate(xfs.iter(_MAIN + "xf") if xfs is not None else ()):
+                num = int(xf.get("numFmtId") or 0)
+                fmt = custom[num] if num in custom else builtin_format_code(num)
+                if is_date_format(fmt):
+                    self.dates.add(idx)
+                if is_timedelta_format(fmt):
+                    self.timedeltas.add(idx)
+                prot = xf.find(_MAIN + "protection")
+                self.locked.append(True if prot is None else _bool(prot.get("locked", "1")))
+
+    def _strings(self, part: str) -> list:
+        """The shared strings as plain text (openpyxl drops the 'x005F_' of escaped escapes)."""
+        out = []
+        for si in parse_xml(self.zip.read(part)).iter(_MAIN + "si"):
+            out.append(_text_of(si).replace("x005F_", ""))
+        return out
+
+    def custom_properties(self) -> dict:
+        """docProps/custom.xml as {name: text} (typed values as openpyxl gives them, as text)."""
+        if "docProps/custom.xml" not in self.names:
+            return {}
+        out = {}
+        for prop in parse_xml(self.zip.read("docProps/custom.xml")).iter(_CUSTOM):
+            for child in prop:
+                if not isinstance(child.tag, str) or not child.tag.startswith(_VT):
+                    continue
+                kind, text = child.tag[len(_VT):], child.text
+                if kind == "lpwstr":
+                    out[prop.get("name")] = str(text)
+                elif kind == "i4":
+                    out[prop.get("name")] = str(int(text))
+                elif kind == "r8":
+                    out[prop.get("name")] = str(float(text))
+                elif kind == "bool":
+                    out[prop.get("name")] = str(_bool(text))
+                break
+        return out
+
+    def protection(self) -> dict:
+        """Sheet name -> True when its XML carries <sheetProtection sheet="1">."""
+        out = {}
+        for sheet in self.sheets:
+            m = _PROTECTION_TAG.search(self._raw(sheet.part))
+            out[sheet.name] = bool(m and re.search(rb'\bsheet="(1|true)"', m.group(1)))
+        return out
+
+    def _raw(self, part: str) -> bytes:
+        if part not in self._raw_parts:
+            self._raw_parts[part] = self.zip.read(part)
+        return self._raw_parts[part]
+
+    def meta_pairs(self) -> dict | None:
+        """The meta sheet's first two columns as {key text: value text}; None without it."""
+        if META_SHEET not in self.sheet_names:
+            return None
+        sheet = next((s for s in self.sheets if s.name == META_SHEET), None)
+        if sheet is None:
+            return None
+        rows, _ = self.read_sheet(sheet, None)
+        return {str(r[0]): "" if len(r) < 2 or r[1] is None else str(r[1])
+                for r in rows if r and r[0] is not None}
+
+    def read_sheet(self, sheet: _Sheet, records: list | None, cached: bool = False):
+        """([row tuples as with formulas], [row tuples of cached values] or None). Appends the
+        fingerprint records (locked, non-empty cells) to `records` unless it is None."""
+        data = parse_xml(self._raw(sheet.part)).find(_MAIN + "sheetData")
+        rows, crows = [], ([] if cached else None)
+        shared: dict = {}  # shared formula id -> Translator from its first cell
+        num = 0
+        for row_el in (data if data is not None else ()):
+            if row_el.tag != _ROW:
+                continue
+            num = _row_number(row_el.get("r"), num)
+            if num <= len(rows):  # a row out of order or repeated: openpyxl skips it
+                continue
+            cells, formulas = self._cells(row_el, num, shared, sheet.name, records)
+            while len(rows) < num - 1:
+                rows.append(())
+                if crows is not None:
+                    crows.append(())
+            line = [None] * (max(cells) if cells else 0)
+            for k, val in cells.items():
+                line[k - 1] = val
+            rows.append(tuple(line))
+            if crows is not None:
+                for k, val in formulas.items():
+                    line[k - 1] = val
+                crows.append(tuple(line))
+        return rows, crows
+
+    def _cells(self, row_el, num: int, shared: dict, title: str, records: list | None):
+        """{column: value as with formulas}, {column: cached value} of the formula cells."""
+        cells, formulas = {}, {}
+        col, last, locked = 0, None, self.locked
+        for c in row_el:
+            if c.tag != _C:
+                continue
+            ref = c.get("r")
+            if ref is None:  # no address: the cell after the previous one
+                col = (_column(last) if col is None else col) + 1
+            if len(c) == 0 and c.get("t") != "inlineStr":  # empty (formatted) cell: no value
+                if ref is not None:
+                    last, col = ref, None  # its column is worked out only if needed
+                continue
+            if ref is not None:
+                last, col = ref, _column(ref)
+            s = c.get("s")
+            style = int(s) if s else 0
+            f = v = inline = None
+            for ch in c:
+                tag = ch.tag
+                if tag == _V:
+                    if v is None:
+                        v = ch.text or ""
+                elif tag == _F:
+                    if f is None:
+                        f = ch
+                elif tag == _IS and inline is None:
+                    inline = ch
+            value = self._value(c.get("t", "n"), v, inline, style)
+            if f is not None:
+                formulas[col] = value
+                value = _formula(f, ref, shared)
+            cells[col] = value
+            if records is not None and value is not None and locked[style]:
+                if f is not None:
+                    content = "f:" + normalise_formula(str(getattr(value, "text", value)))
+                else:
+                    content = normalise_value(value)
+                if content:
+                    records.append((title, num - 1, col - 1, content))
+        return cells, formulas
+
+    def _value(self, t: str, v: str | None, inline, style: int):
+        """A cell's (cached) value as openpyxl reads it."""
+        if t == "inlineStr":
+            return _text_of(inline) if inline is not None else None
+        if not v:
+            return None
+        if t == "s":
+            return self.strings[int(v)]
+        if t == "n":
+            num = float(v) if ("." in v or "E" in v or "e" in v) else int(v)
+            if style in self.dates:
+                from openpyxl.utils.datetime import from_excel
+                try:
+                    return from_excel(num, self.epoch, timedelta=style in self.timedeltas)
+                except (OverflowError, ValueError):
+                    return "#VALUE!"
+            return num
+        if t == "b":
+            return bool(int(v))
+        if t == "d":
+            from openpyxl.utils.datetime import from_ISO8601
+            return from_ISO8601(v)
+        return v  # "str", "e" (the error text)
+
+
+def _row_number(r: str | None, previous: int) -> int:
+    if not r:
+        return previous + 1
+    try:
+        return int(r)
+    except ValueError:
+        val = float(r)
+        if not val.is_integer():
+            raise ValueError(f"{r} is not a valid row number") from None
+        return int(val)
+
+
+def _formula(f, ref, shared: dict):
+    """A cell's formula as openpyxl gives it: "=…", a shared formula translated from its first
+    cell, an ArrayFormula, a DataTableFormula."""
+    kind = f.get("t")
+    value = "=" + (f.text or "")
+    if kind == "array":
+        from openpyxl.worksheet.formula import ArrayFormula
+        return ArrayFormula(ref=f.get("ref"), text=value)
+    if kind == "shared":
+        idx = f.get("si")
+        if idx in shared:
+            return shared[idx].translate_formula(ref)
+        if value != "=":
+            from openpyxl.formula.translate import Translator
+            shared[idx] = Translator(value, ref)
+        return value
+    if kind == "dataTable":
+        from openpyxl.worksheet.formula import DataTableFormula
+        return DataTableFormula(**dict(f.attrib))
+    return value
+
+
+_COLUMNS: dict = {}
+
+
+def _column(ref: str) -> int:
+    """'AB12' -> 28."""
+    letters = ref.rstrip("0123456789")
+    col = _COLUMNS.get(letters)
+    if col is None:
+        col = 0
+        for ch in letters.upper():
+            col = col * 26 + ord(ch) - 64
+        if not letters or col < 1:
+            raise ValueError(f"bad cell reference {ref!r}")
+        _COLUMNS[letters] = col
+    return col
+
+
+def _text_of(el) -> str:
+    """A string item (<si> or <is>) as plain text: its <t>, then the <t> of each run; phonetic
+    runs left out (as openpyxl does)."""
+    plain, runs = None, []
+    for ch in el:
+        if ch.tag == _T:
+            plain = ch.text
+        elif ch.tag == _R:
+            t = None
+            for sub in ch:
+                if sub.tag == _T:
+                    t = sub.text
+            if t is not None:
+                runs.append(t)
+    return (plain or "") + "".join(runs)
+
+
+# --- from the sheets' rows to ReturnData --------------------------------------------------------
+
+def assemble(path: Path, rubric: Rubric, ident: Identity | None, sheets: dict, records: list,
+             protected: dict) -> ReturnData:
+    """ReturnData from the visible sheets' rows (formula reading), the fingerprint records and
+    sheet protection; the cached scores are added by `read_cached`."""
     visible = list(sheets)
     kind = ident.kind if ident and ident.kind in (SELF_ASSESSMENT, CONTACT_FORM) else _kind(sheets)
     data = ReturnData(path, kind, ident, None, sheets=visible)
-    data.protected = _protection(path, book)
+    data.protected = protected
     if ident is not None:
         data.fingerprint_ok = fingerprint(records) == ident.fingerprint
     data.unit_name_shown, data.unit_code_shown = _shown_unit(sheets)
@@ -170,32 +498,6 @@ def _read_formulas(book, path: Path, rubric: Rubric) -> ReturnData:
     return data
 
 
-def _scan(book) -> tuple[dict, list]:
-    """One pass over the visible sheets: {name: [row values]} and the fingerprint records.
-
-    The records are integrity.workbook_records' (locked, non-empty cells, normalised), taken in
-    the same pass so that each sheet's XML is parsed once."""
-    sheets, records = {}, []
-    for ws in book.worksheets:
-        if getattr(ws, "sheet_state", "visible") != "visible" or not hasattr(ws, "iter_rows"):
-            continue
-        rows = []
-        for row in ws.iter_rows():
-            rows.append(tuple(getattr(c, "value", None) for c in row))
-            for c in row:
-                value = getattr(c, "value", None)
-                if value is None or not c.protection.locked:
-                    continue
-                if c.data_type == "f":
-                    content = "f:" + normalise_formula(str(getattr(value, "text", value)))
-                else:
-                    content = normalise_value(value)
-                if content:
-                    records.append((ws.title, c.row - 1, c.column - 1, content))
-        sheets[ws.title] = rows
-    return sheets, records
-
-
 def _kind(sheets: dict) -> str:
     """Without identity: recognise the workbook by its sheets and the contract header."""
     if SHEET in sheets and _header(sheets[SHEET][:HEADER_SCAN_ROWS], HEADER):
@@ -203,11 +505,6 @@ def _kind(sheets: dict) -> str:
     if CONTACT_SHEET in sheets and _header(sheets[CONTACT_SHEET][:10], ("姓名", "手机")):
         return CONTACT_FORM
     return UNKNOWN
-
-
-def _rows(ws, max_row: int | None = None) -> list[tuple]:
-    """Cell values of a sheet as a list of row tuples (row 1 first)."""
-    return [tuple(r) for r in ws.iter_rows(max_row=max_row, values_only=True)]
 
 
 def _header(rows: list[tuple], names: tuple) -> tuple[int, dict] | None:
@@ -239,26 +536,6 @@ def _shown_unit(sheets: dict) -> tuple[str | None, str | None]:
 
 
 _PROTECTION_TAG = re.compile(rb"<(?:\w+:)?sheetProtection\b([^>]*)>")
-
-
-def _protection(path: Path, book) -> dict:
-    """Sheet name -> True when its XML carries <sheetProtection sheet="1">.
-
-    openpyxl's read-only worksheets do not parse protection, so the sheet parts are searched
-    directly (they were already size-checked by ingest.sniff)."""
-    out = {}
-    try:
-        with zipfile.ZipFile(path) as z:
-            for ws in book.worksheets:
-                part = getattr(ws, "_worksheet_path", None) or getattr(ws, "path", None)
-                if not part:
-                    continue
-                xml = z.read(part.lstrip("/"))
-                m = _PROTECTION_TAG.search(xml)
-                out[ws.title] = bool(m and re.search(rb'\bsheet="(1|true)"', m.group(1)))
-    except (KeyError, zipfile.BadZipFile, OSError):
-        pass
-    return out
 
 
 # --- 自评表 ------------------------------------------------------------------------------------
@@ -293,12 +570,10 @@ def _read_assessment(rows: list[tuple], data: ReturnData, rubric: Rubric) -> Non
         data.structure = MOVED
 
 
-def _read_cached(book, data: ReturnData, rubric: Rubric) -> None:
-    """Cached 自评得分 per clause and the cached 总分, at the plan's cells shifted as found."""
+def read_cached(rows: list[tuple], data: ReturnData, rubric: Rubric) -> None:
+    """Cached 自评得分 per clause and the cached 总分 (from the 自评表's cached values, `rows`), at
+    the plan's cells shifted as found."""
     from openpyxl.utils.cell import get_column_letter as letter
-    if SHEET not in book.sheetnames:
-        return
-    rows = _rows(book[SHEET])
     found = _header(rows[:HEADER_SCAN_ROWS], HEADER)
     if found is None:
         return
