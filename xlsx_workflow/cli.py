@@ -412,8 +412,10 @@ def report_templates(directory, as_json):
 @main.command("simulate")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--seed", default=0, show_default=True, type=int, help="随机种子：同样的种子填出同样的内容。")
+@click.option("--params", "with_params", is_flag=True,
+              help="同时像市级办公室那样填写市级核定数据表 params/市级核定数据.xlsx（演示用；已填的数据保留）。")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON（每个单位做了什么、文件和收到时间）。")
-def simulate(directory, seed, as_json):
+def simulate(directory, seed, with_params, as_json):
     """模拟各单位填报（演示和测试用）：把 generate/ 中的自评表填好放进 DIRECTORY/simulate/收件/。"""
     from .simulate import simulate_campaign, summary_lines
     with _LazyProgress("模拟填报") as tick:
@@ -421,15 +423,24 @@ def simulate(directory, seed, as_json):
             result = simulate_campaign(directory, seed=seed, progress=tick)
         except WorkflowError as e:
             fail(e)
+    filled = None
+    if with_params:
+        from .simulate import simulate_params
+        try:
+            filled = simulate_params(directory, seed=seed)
+        except WorkflowError as e:
+            fail(e)
     for i in result.notes:
         click.echo(str(i), err=True)
     if as_json:
-        emit_json(result.to_json())
+        emit_json({**result.to_json(), **({"params": filled.to_json()} if filled else {})})
         return
     for line in summary_lines(result):
         click.echo(line)
     click.echo(f"已放入 {result.inbox}（收到时间见各文件修改时间和 {Path(result.manifest).name}）；"
                f"截止日期 {result.deadline.isoformat()}。")
+    if filled:
+        click.echo(f"市级核定数据已填写 {filled.filled} 项（保留已填 {filled.kept} 项）：{filled.path}")
 
 class _LazyProgress:
     """A click progress bar on stderr, opened at the first tick (when the total is known)."""
@@ -511,15 +522,20 @@ def run_all(directory, paths, jobs, as_json):
         emit_json({"import": imported.to_json() if imported else None,
                    "score": run.result.to_json(),
                    "files": [str(p) for p in run.files + files]})
-        return
-    if imported is not None:
+    elif imported is not None:
         from .import_status import import_summary
+        for f in imported.returns + imported.refused:
+            for i in f.errors:
+                click.echo(f"{f.name}：{i}", err=True)
         click.echo(import_summary(imported))
     else:
-        click.echo("没有要导入的文件（DIRECTORY/inbox/ 不存在），直接评分。")
-    for line in ranking_lines_of(run):
-        click.echo(line)
-    _print_report(run, files)
+        click.echo(f"没有要导入的文件（{layout(directory).inbox_dir} 不存在），直接评分。")
+    if not as_json:
+        for line in ranking_lines_of(run):
+            click.echo(line)
+        _print_report(run, files)
+    if run.errors:  # as `score`: the report is written, but the office must fix its workbooks
+        sys.exit(1)
 
 
 def ranking_lines_of(run) -> list[str]:

@@ -354,6 +354,63 @@ def docx_bytes(paragraphs: list[str]) -> bytes:
     return buf.getvalue()
 
 
+# --- the office's figures (simulate --params) ------------------------------------------------
+
+@dataclass
+class ParamsFill:
+    """What `simulate_params` wrote into 市级核定数据.xlsx."""
+    path: str
+    filled: int           # cells filled with a plausible figure
+    kept: int             # cells the office had already filled (left as they were)
+
+    def to_json(self) -> dict:
+        return {"file": self.path, "filled": self.filled, "kept": self.kept}
+
+
+def simulate_params(dir, seed: int = 0) -> ParamsFill:
+    """Write (or update) DIR/params/市级核定数据.xlsx and fill its blank figures as the office
+    would, with plausible values (rubric/sample.random_params): every unit-scoped parameter per
+    unit, every campaign-scoped one once. Office-only fields (虚假报送或隐瞒) stay blank, i.e.
+    nothing found; figures already entered are kept. The same seed gives the same figures."""
+    import openpyxl
+
+    from .params import CAMPAIGN_SHEET, FIRST_ROW, UNIT_SHEET, cell_text, write_params
+    from .rubric.sample import random_params
+    camp = load_campaign(dir)
+    path = write_params(dir).path
+    book = openpyxl.load_workbook(path)
+    filled = kept = 0
+
+    def put(cell, value) -> None:
+        nonlocal filled, kept
+        if cell.value not in (None, ""):
+            kept += 1
+            return
+        cell.value = float(value) if not isinstance(value, int) else value
+        filled += 1
+
+    unit_ids = {p.id for p in camp.rubric.params if p.scope != "campaign"}
+    ws = book[UNIT_SHEET]
+    cols = {cell_text(ws.cell(2, c).value): c for c in range(3, ws.max_column + 1)}
+    for r in range(FIRST_ROW, ws.max_row + 1):
+        code = cell_text(ws.cell(r, 1).value)
+        if not code:
+            continue
+        values = random_params(camp.rubric, random.Random(f"{seed}:params:{code}"))
+        for pid in sorted(unit_ids & cols.keys()):
+            put(ws.cell(r, cols[pid]), values[pid])
+    values = random_params(camp.rubric, random.Random(f"{seed}:params:campaign"))
+    cs = book[CAMPAIGN_SHEET]
+    for r in range(2, cs.max_row + 1):
+        pid = cell_text(cs.cell(r, 1).value)
+        if pid in values and pid not in unit_ids:
+            put(cs.cell(r, 4), values[pid])
+    tmp = path.with_name(path.stem + ".tmp.xlsx")
+    book.save(tmp)
+    os.replace(tmp, path)
+    return ParamsFill(str(path), filled, kept)
+
+
 # --- text summary ----------------------------------------------------------------------------
 
 def summary_lines(result: SimulateResult) -> list[str]:

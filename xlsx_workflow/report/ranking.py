@@ -154,6 +154,7 @@ def put(sh: Sheet, row: int, col: int, value, kind: str, muted: bool = False) ->
     if value is None or value == "":
         sh.text(row, col, "", style)
     elif isinstance(value, datetime):
+        value = value.replace(tzinfo=None)  # the wall-clock time as the ledger gives it (its zone)
         ok(sh.ws.write_datetime(row, col, value, sh.styles[style]), f"write_datetime {sh.name}")
     elif isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
         sh.number(row, col, float(value), style)
