@@ -396,6 +396,8 @@ def test_run_in_one_go_gives_the_same_scores(cycle):
     res = CliRunner().invoke(main, ["run", str(d)])
     assert res.exit_code == 1 and "S004" in res.stderr and "很多" in res.stderr, res.output
     assert "排名汇总.xlsx" in res.stdout  # the report is still written
+    res = CliRunner().invoke(main, ["report", str(d)])
+    assert res.exit_code == 1 and "S004" in res.stderr and "排名汇总.xlsx" in res.stdout, res.output
 
 
 @pytest.mark.libreoffice

@@ -467,7 +467,9 @@ class _LazyProgress:
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON（DESIGN 合同：files）。")
 def report(directory, as_json):
-    """计算得分并写出报告：DIRECTORY/report/ 下的排名汇总.xlsx、考核情况报告.docx/.md 和各单位反馈单。"""
+    """计算得分并写出报告：DIRECTORY/report/ 下的排名汇总.xlsx、考核情况报告.docx/.md 和各单位反馈单。
+
+    市级核定数据或审核表有错误时仍写出报告，但退出码为1。"""
     from .report.build import write_all
     from .score import run_score
     try:
@@ -481,6 +483,8 @@ def report(directory, as_json):
         emit_json({"files": [str(p) for p in run.files + files]})
     else:
         _print_report(run, files)
+    if run.errors:  # as `score`: the report is written, but a figure or review row needs fixing
+        sys.exit(1)
 
 
 def _print_report(run, files) -> None:
