@@ -626,38 +626,33 @@ def _get(row: tuple, cols: dict, name: str):
     return row[col] if col is not None and col < len(row) else None
 
 
-def _read_evidence(rows: list[tuple]) -> list[EvidenceRow]:
-    t = _table(rows, ("序号", "材料名称"))
+def _filled_rows(rows: list[tuple], keys: tuple, columns: tuple):
+    """(row number, values of `columns`) for each row under the table headed by `keys` that
+    holds something in one of `columns` (prepared empty rows are skipped)."""
+    t = _table(rows, keys)
     if t is None:
-        return []
+        return
     head, cols, rows = t
-    out = []
     for r in range(head, len(rows)):
-        row = rows[r]
-        rest = [_get(row, cols, k) for k in ("材料名称", "对应指标", "文件名", "成文日期", "页数", "备注")]
-        if all(v is None or _text(v) is None for v in rest):
-            continue
-        title, ind, fname, when, pages, note = rest
-        out.append(EvidenceRow(r + 1, _text(_get(row, cols, "序号")), _text(title), _text(ind),
-                               _text(fname), when, pages, _text(note)))
-    return out
+        vals = [_get(rows[r], cols, k) for k in columns]
+        if any(v is not None and _text(v) is not None for v in vals[1:]):
+            yield r + 1, vals
+
+
+def _read_evidence(rows: list[tuple]) -> list[EvidenceRow]:
+    return [EvidenceRow(r, _text(number), _text(title), _text(ind), _text(fname), when, pages,
+                        _text(note))
+            for r, (number, title, ind, fname, when, pages, note) in _filled_rows(
+                rows, ("序号", "材料名称"),
+                ("序号", "材料名称", "对应指标", "文件名", "成文日期", "页数", "备注"))]
 
 
 def _read_deductions(rows: list[tuple]) -> list[DeductionRow]:
-    t = _table(rows, ("序号", "事由"))
-    if t is None:
-        return []
-    head, cols, rows = t
-    out = []
-    for r in range(head, len(rows)):
-        row = rows[r]
-        vals = [_get(row, cols, k) for k in ("时间", "相关主体", "事由", "处理情况", "影响", "对应扣分项")]
-        if all(v is None or _text(v) is None for v in vals):
-            continue
-        when, party, reason, handling, impact, clause = vals
-        out.append(DeductionRow(r + 1, when, _text(party), _text(reason), _text(handling),
-                                _text(impact), _text(clause)))
-    return out
+    return [DeductionRow(r, when, _text(party), _text(reason), _text(handling), _text(impact),
+                         _text(clause))
+            for r, (_, when, party, reason, handling, impact, clause) in _filled_rows(
+                rows, ("序号", "事由"),
+                ("序号", "时间", "相关主体", "事由", "处理情况", "影响", "对应扣分项"))]
 
 
 def _read_contacts(rows: list[tuple]) -> tuple[list[dict], dict]:
