@@ -2,6 +2,7 @@
 identity and fingerprint, determinism, the `generate --json` contract."""
 import hashlib
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -323,3 +324,25 @@ def test_refused_xlsxwriter_calls_raise(tmp_path):
     assert sheet.records == [("表", 0, 0, "s:=1+1")]
     wb.close()
     assert openpyxl.load_workbook(tmp_path / "x.xlsx")["表"]["A1"].data_type == "s"
+
+
+# Functions of Excel 2007 that the compiler and the validations may use; anything newer (IFS,
+# XLOOKUP, TEXTJOIN, dynamic arrays …) would need the `_xlfn.` prefix and break older clients.
+EXCEL_2007 = {"IF", "AND", "OR", "NOT", "MIN", "MAX", "SUM", "ROUND", "ROUNDUP", "ROUNDDOWN",
+              "INT", "ABS", "N", "ISNUMBER", "ISBLANK", "ISTEXT", "MOD", "LEN", "TRIM", "COUNTIF",
+              "SUMPRODUCT", "DATE", "VALUE"}
+
+
+def test_only_excel_2007_functions_in_formulas_and_validations(made):
+    _, res = made
+    seen = set()
+    for w in res.workbooks + res.contact_forms:
+        book = openpyxl.load_workbook(w.path)
+        texts = [c.value for ws in book.worksheets for row in ws.iter_rows() for c in row
+                 if isinstance(c.value, str) and c.value.startswith("=")]
+        texts += [x for ws in book.worksheets for dv in ws.data_validations.dataValidation
+                  for x in (dv.formula1, dv.formula2) if x]
+        for text in texts:
+            assert "_xl" not in text.lower(), text
+            seen |= set(re.findall(r"([A-Z_][A-Z0-9._]*)\(", text))
+    assert seen and seen <= EXCEL_2007, seen - EXCEL_2007
