@@ -27,11 +27,16 @@ def fail(err: WorkflowError) -> None:
     raise click.ClickException(f"共 {len(err.issues)} 个错误，未完成。")
 
 
-def _load(name: str):
+def _call(func, *args, **kwargs):
+    """`func(...)`, with a WorkflowError printed as Chinese messages and a non-zero exit."""
     try:
-        return load_rubric(resolve(name))
+        return func(*args, **kwargs)
     except WorkflowError as e:
         fail(e)
+
+
+def _load(name: str):
+    return _call(lambda: load_rubric(resolve(name)))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -130,10 +135,7 @@ def rubric_export(name, target, as_json):
 def init(directory, rubric_name, units_file, deadline, title, as_json):
     """创建考核活动文件夹 DIRECTORY：campaign.yaml 和单位名单 units.csv。"""
     from .campaign import init_campaign
-    try:
-        camp = init_campaign(directory, rubric_name, units_file, deadline, title)
-    except WorkflowError as e:
-        fail(e)
+    camp = _call(init_campaign, directory, rubric_name, units_file, deadline, title)
     for w in camp.warnings:
         click.echo(str(w), err=True)
     lay = camp.layout
@@ -153,10 +155,7 @@ def generate(directory, jobs, as_json):
     """为每个单位生成自评表和联系人信息表，放在 DIRECTORY/generate/ 中。"""
     from .generate import generate_campaign
     with _LazyProgress("生成自评表") as tick:
-        try:
-            result = generate_campaign(directory, jobs=jobs, progress=tick)
-        except WorkflowError as e:
-            fail(e)
+        result = _call(generate_campaign, directory, jobs=jobs, progress=tick)
     for i in result.warnings + result.errors:
         click.echo(str(i), err=True)
     if as_json:
@@ -202,10 +201,7 @@ def import_(directory, paths, jobs, no_feedback, as_json):
 def status(directory, as_json):
     """各单位报送情况：是否收到、收到时间、版本数、是否逾期、错误和警告数、状态。"""
     from .import_status import campaign_status, status_table
-    try:
-        st = campaign_status(directory)
-    except WorkflowError as e:
-        fail(e)
+    st = _call(campaign_status, directory)
     if as_json:
         emit_json(st.to_json())
         return
@@ -222,10 +218,7 @@ def status(directory, as_json):
 def contacts(directory, as_json):
     """生成联系人名录 DIRECTORY/联系人名录.xlsx（联系人信息表优先，其次单位名单中的邮箱）。"""
     from .contacts import build_contacts
-    try:
-        result = build_contacts(directory)
-    except WorkflowError as e:
-        fail(e)
+    result = _call(build_contacts, directory)
     for w in result.warnings:
         click.echo(str(w), err=True)
     if as_json:
@@ -337,10 +330,7 @@ def fetch(directory, host, user, port, use_ssl, folder, jobs, as_json):
 def params(directory, as_json):
     """生成（或更新）市级核定数据表 DIRECTORY/params/市级核定数据.xlsx，已填数据保留。"""
     from .params import write_params
-    try:
-        result = write_params(directory)
-    except WorkflowError as e:
-        fail(e)
+    result = _call(write_params, directory)
     if as_json:
         emit_json(result.to_json())
     else:
@@ -355,10 +345,7 @@ def params(directory, as_json):
 def score(directory, as_json):
     """计算得分并排名（读取台账、市级核定数据表和审核表），写出 DIRECTORY/score/得分.json。"""
     from .score import ranking_lines, run_score
-    try:
-        run = run_score(directory)
-    except WorkflowError as e:
-        fail(e)
+    run = _call(run_score, directory)
     for i in run.issues:
         click.echo(str(i), err=True)
     if as_json:
@@ -377,10 +364,7 @@ def score(directory, as_json):
 def review(directory, as_json):
     """生成（或更新）审核表 DIRECTORY/review/审核表.xlsx，已填的核定分、理由和审核人保留。"""
     from .review import write_review
-    try:
-        result = write_review(directory)
-    except WorkflowError as e:
-        fail(e)
+    result = _call(write_review, directory)
     for i in result.issues:
         click.echo(str(i), err=True)
     if as_json:
@@ -419,17 +403,11 @@ def simulate(directory, seed, with_params, as_json):
     """模拟各单位填报（演示和测试用）：把 generate/ 中的自评表填好放进 DIRECTORY/simulate/收件/。"""
     from .simulate import simulate_campaign, summary_lines
     with _LazyProgress("模拟填报") as tick:
-        try:
-            result = simulate_campaign(directory, seed=seed, progress=tick)
-        except WorkflowError as e:
-            fail(e)
+        result = _call(simulate_campaign, directory, seed=seed, progress=tick)
     filled = None
     if with_params:
         from .simulate import simulate_params
-        try:
-            filled = simulate_params(directory, seed=seed)
-        except WorkflowError as e:
-            fail(e)
+        filled = _call(simulate_params, directory, seed=seed)
     for i in result.notes:
         click.echo(str(i), err=True)
     if as_json:
