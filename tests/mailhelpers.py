@@ -36,6 +36,22 @@ def free_port() -> int:
 
 # --- a campaign with three units and generated files -----------------------------------------
 
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    return make_campaign(tmp_path_factory.mktemp("campaign"))
+
+
+@pytest.fixture
+def camp(generated, tmp_path):
+    dst = tmp_path / "考核"
+    shutil.copytree(generated, dst)
+    return dst
+
+
+# Fixtures above are imported by test_mail.py and test_fetch.py (one generated campaign per module,
+# a fresh copy per test).
+
+
 def make_campaign(root: Path) -> Path:
     from xlsx_workflow.campaign import init_campaign
     from xlsx_workflow.generate import generate_campaign

@@ -4,7 +4,6 @@ registered contact is flagged. Saved .eml files can be imported directly."""
 import base64
 import hashlib
 import json
-import shutil
 import sqlite3
 from datetime import datetime, timedelta, timezone
 from email import policy
@@ -14,8 +13,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from mailhelpers import camp, generated  # noqa: F401  (pytest fixtures)
 from mailhelpers import (IMAP_PASSWORD, IMAP_USER, Dovecot, dovecot_or_skip, fill_contact_form,
-                         free_port, make_campaign)
+                         free_port)
 from xlsx_workflow.cli import main
 from xlsx_workflow.contacts import contact_for
 from xlsx_workflow.campaign import load_campaign
@@ -25,18 +25,6 @@ from xlsx_workflow.layout import layout
 from xlsx_workflow.messages import WorkflowError
 
 XLSX = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-
-
-@pytest.fixture(scope="module")
-def generated(tmp_path_factory):
-    return make_campaign(tmp_path_factory.mktemp("fetch"))
-
-
-@pytest.fixture
-def camp(generated, tmp_path):
-    dst = tmp_path / "考核"
-    shutil.copytree(generated, dst)
-    return dst
 
 
 @pytest.fixture

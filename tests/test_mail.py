@@ -1,7 +1,6 @@
 """`mail`: .eml drafts with Chinese attachment names, the 发送清单, and delivery to a real SMTP
 server (aiosmtpd) on 127.0.0.1 — once per unit, retried on a temporary failure."""
 import json
-import shutil
 import sqlite3
 import ssl
 from email import policy
@@ -11,24 +10,13 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from mailhelpers import (OFFICE, SMTP_PASSWORD, SMTP_USER, SmtpSink, free_port, make_campaign,
+from mailhelpers import camp, generated  # noqa: F401  (pytest fixtures)
+from mailhelpers import (OFFICE, SMTP_PASSWORD, SMTP_USER, SmtpSink, free_port,
                          self_signed, start_smtp)
 from xlsx_workflow.cli import main
 from xlsx_workflow.layout import layout
 from xlsx_workflow.mail import SmtpSettings, prepare_mail, send_mail
 from xlsx_workflow.messages import WorkflowError
-
-
-@pytest.fixture(scope="module")
-def generated(tmp_path_factory):
-    return make_campaign(tmp_path_factory.mktemp("mail"))
-
-
-@pytest.fixture
-def camp(generated, tmp_path):
-    dst = tmp_path / "考核"
-    shutil.copytree(generated, dst)
-    return dst
 
 
 @pytest.fixture
