@@ -236,5 +236,7 @@ def test_contacts_on_the_workbooks_own_sheet_count_newest_wins(camp, tmp_path):
     assert (st[a.code]["contact_form"], st[a.code]["contact_source"]) == \
         ("accepted", "self_assessment")
     assert st[a.code]["contact_form_label"] == "已接收（自评表联系人页）"
+    assert (st[b.code]["contact_source"], st[b.code]["contact_form_label"]) == \
+        ("self_assessment", "已接收")  # its own form came in too
     assert st[d.code]["contact_source"] == "contact_form"
     assert st[c.units[3].code]["contact_form"] == "missing"

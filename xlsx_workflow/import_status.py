@@ -118,7 +118,8 @@ class UnitRow:
     in_force: bool = False        # a self-assessment is there to score (not only rejected ones)
     late_correction: bool = False  # sent on time, corrected after the deadline (not late)
     blank: int = 0                # blank self-assessments received (refused; not counted as sent)
-    contact_source: str = ""      # where the contact details come from (contacts.Contact.source)
+    contact_source: str = ""      # where the contact details come from (contacts.Contact.kind)
+    contact_sheet_only: bool = False  # no contact form in force: the 自评表's 联系人 sheet counts
 
     @property
     def timeliness(self) -> str:
@@ -146,7 +147,7 @@ class UnitRow:
     @property
     def contact_label(self) -> str:
         """The contact form's status; contacts from the 自评表's 联系人 sheet count as received."""
-        if self.contact_source == "self_assessment":
+        if self.contact_sheet_only:
             return "已接收（自评表联系人页）"
         return STATUS_LABELS[self.contact_form]
 
@@ -190,8 +191,9 @@ def campaign_status(campaign_dir) -> CampaignStatus:
                            s.status, ret.total if ret else None,
                            contacts.get(s.unit_code, MISSING), s.current_id is not None,
                            s.late_correction, s.blank, sources.get(s.unit_code, "")))
-        if out[-1].contact_source == "self_assessment":  # counts as the unit's contact details
-            out[-1].contact_form = ACCEPTED
+        row = out[-1]
+        if row.contact_source == "self_assessment" and row.contact_form in (MISSING, REJECTED):
+            row.contact_form, row.contact_sheet_only = ACCEPTED, True  # counts as contact details
     return CampaignStatus(campaign, out)
 
 
