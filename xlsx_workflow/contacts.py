@@ -150,6 +150,7 @@ def _contact_forms(campaign: Campaign, kind: str = "contact_form") -> dict[str, 
             "SELECT r.unit_code, r.status, r.received_at, r.values_json, v.stored_as"
             " FROM returns r JOIN received v ON v.sha256 = r.sha256"
             " WHERE r.kind = ? AND r.unit_code IS NOT NULL AND r.status IN (?, ?)"
+            " AND (r.kind = 'contact_form' OR r.values_json LIKE '%\"_meta\"%')"  # sheet filled
             " ORDER BY r.received_at DESC, r.id DESC", (kind, ACCEPTED, FLAGGED)).fetchall()
     labels = (FROM_FORM, FROM_FORM_FLAGGED) if kind == "contact_form" else \
         (FROM_SHEET, FROM_SHEET_FLAGGED)
