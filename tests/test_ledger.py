@@ -198,8 +198,9 @@ def test_status_and_missing_units(ledger):
     rows = {s.unit_code: s for s in ledger.status(["C", "A", "B"])}
     assert list(rows) == ["C", "A", "B", "Z"]
     a_current = ledger.current_returns()[0]
+    # A's first valid return came on time: the refused one after the deadline makes it not late
     assert rows["A"] == type(rows["A"])(
-        "A", True, datetime(2022, 1, 3, 10, 0, tzinfo=BEIJING), 2, True, 0, 0, REJECTED,
+        "A", True, datetime(2022, 1, 3, 10, 0, tzinfo=BEIJING), 2, False, 0, 0, REJECTED,
         a_current.id)
     assert a_current.unit_code == "A" and label_of(ledger, a_current.id) == "a1"
     assert (rows["B"].status, rows["B"].current_id, rows["B"].versions) == (REJECTED, None, 1)

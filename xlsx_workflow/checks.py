@@ -24,6 +24,7 @@ from .workbook.sheets import CONTACT_SHEET, DEDUCTION_SHEET, EVIDENCE_SHEET, GUI
 GENERATED_SHEETS = frozenset({GUIDE_SHEET, SHEET, EVIDENCE_SHEET, DEDUCTION_SHEET, CONTACT_SHEET})
 IDENTITY_FLAG_CODES = frozenset({"I005", "I006"})  # 需人工确认: status flagged, still scored
 IMPLAUSIBLE_COUNT = 1000   # a count above this (and above a declared max) is worth a look
+FILLED_SHARE = Decimal("0.1")  # fewer filled 填报值 than this share of the fields: not filled in
 MAX_LISTED = 8             # moved rows named in one message
 _BLANK = {"flag": f"“{FLAG_NO}”", "choice": "未选（0分）"}
 
@@ -264,6 +265,37 @@ def _outside(d: date, window: tuple) -> str:
     return ""
 
 
+# --- not filled in -----------------------------------------------------------------------
+
+def check_filled(data: ReturnData, rubric: Rubric, unit_type: str, cleaned: dict) -> list[Issue]:
+    """V020 when the 自评表 is (nearly) blank: fewer than a tenth of the applicable fields filled,
+    or nothing but “否”/0, the values a blank cell is scored as anyway. Such a return is refused
+    and the unit stays 未报送 (ledger.BLANK_CODES), however its penalty clauses would score."""
+    applies = {i.id: i.applies_to(unit_type) for i in rubric.indicators}
+    fields = [f for f in rubric.unit_fields
+              if f.id in data.cells and applies.get(f.indicator_id, True)]
+    if not fields:
+        return []
+    filled = [f for f in fields if not _blank(data.values.get(f.id))]
+    needed = max(1, int((FILLED_SHARE * len(fields)).to_integral_value(rounding="ROUND_CEILING")))
+    said = [f for f in filled if not _as_blank(cleaned.get(f.id), data.values.get(f.id))]
+    if len(filled) >= needed and said:
+        return []
+    detail = "，且全部是“否”或 0" if filled and not said else ""
+    return [issue("V020", "自评表", total=len(fields), filled=len(filled), detail=detail,
+                  needed=needed)]
+
+
+def _as_blank(value, raw) -> bool:
+    """A filled value that says no more than a blank cell: “否” or zero (a wrong value says
+    something: it gets its own error)."""
+    if value is None:
+        return _blank(raw)
+    if isinstance(value, str):
+        return value == FLAG_NO
+    return isinstance(value, (int, Decimal)) and not isinstance(value, bool) and value == 0
+
+
 # --- evidence -------------------------------------------------------------------------------
 
 def check_evidence(data: ReturnData, rubric: Rubric, cleaned: dict,
@@ -427,11 +459,12 @@ _EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Z
 
 
 def check_contacts(data: ReturnData) -> list[Issue]:
-    """手机 11 digits 1[3-9]; 电话/传真 with area code; email syntax; 姓名 and 职务/职级 present."""
+    """手机 11 digits 1[3-9]; 电话/传真 with area code; email syntax; 姓名 and 职务/职级 present.
+    Rows with nothing but the unit's name are no contact: a form with only such rows is K007."""
     out = []
-    if not data.contacts:
+    if not filled_contacts(data.contacts):
         return [issue("K007", data.contact_sheet)] if data.kind == CONTACT_FORM else []
-    for c in data.contacts:
+    for c in filled_contacts(data.contacts):
         row = c["_row"]
         at = lambda key: str(contact_cell(data, row, key))  # noqa: E731
         name = _cell_text(c.get("姓名"))
@@ -452,6 +485,12 @@ def check_contacts(data: ReturnData) -> list[Issue]:
         if email and not _EMAIL.fullmatch(email):
             out.append(issue("K004", at("邮箱"), cell=at("邮箱"), value=email))
     return out
+
+
+def filled_contacts(contacts: list[dict]) -> list[dict]:
+    """The contact rows with anything filled besides 单位 (which a county may type on every row)."""
+    return [c for c in contacts
+            if any(_cell_text(v) for k, v in c.items() if k not in ("单位", "_row"))]
 
 
 def _cell_text(v) -> str:
@@ -484,11 +523,15 @@ def check_return(data: ReturnData, campaign: Campaign, unit_type: str,
         out.append(issue("I008", "自评表"))
     elif data.kind == SELF_ASSESSMENT and data.structure != UNRECOGNISED:
         cleaned, value_issues = check_values(data, campaign.rubric, unit_type)
+        blank = check_filled(data, campaign.rubric, unit_type, cleaned)
+        if blank:  # one clear message, not a warning per empty cell
+            value_issues = blank + [i for i in value_issues if i.code != "V010"]
         if engine_total is None and not _has_errors(value_issues):
             engine_total = score_unit(campaign.rubric, cleaned, unit_type=unit_type).total
         out += check_tamper(data, engine_total)
         out += value_issues
-        out += check_evidence(data, campaign.rubric, cleaned, evidence_files, unit_type)
+        if not blank:  # nothing claimed: no evidence to look for
+            out += check_evidence(data, campaign.rubric, cleaned, evidence_files, unit_type)
     elif data.kind == CONTACT_FORM:
         out += check_tamper(data, None)
     out += check_contacts(data)
@@ -499,6 +542,6 @@ def _has_errors(issues: list[Issue]) -> bool:
     return any(i.severity == ERROR for i in issues)
 
 
-__all__ = ["IDENTITY_FLAG_CODES", "check_contacts", "check_evidence", "check_identity",
-           "check_return", "check_tamper", "check_values", "claimed_clauses", "clean_value",
-           "parse_numbers", "unit_for"]
+__all__ = ["IDENTITY_FLAG_CODES", "check_contacts", "check_evidence", "check_filled",
+           "check_identity", "check_return", "check_tamper", "check_values", "claimed_clauses",
+           "clean_value", "filled_contacts", "parse_numbers", "unit_for"]

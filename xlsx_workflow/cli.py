@@ -216,7 +216,7 @@ def status(directory, as_json):
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON。")
 def contacts(directory, as_json):
-    """生成联系人名录 DIRECTORY/联系人名录.xlsx（联系人信息表优先，其次单位名单中的邮箱）。"""
+    """生成联系人名录 DIRECTORY/联系人名录.xlsx（联系人信息表或自评表“联系人”页，取较新的一份；其次单位名单中的邮箱）。"""
     from .contacts import build_contacts
     result = _call(build_contacts, directory)
     for w in result.warnings:

@@ -1,10 +1,13 @@
 """The 联系人名录: whom to write to for each unit, and the lookup the mail commands use.
 
 Per unit, in this order: the latest accepted 联系人信息表 in the ledger (a flagged one only when no
-accepted one exists and it has a well-formed email); else the email in the unit list
-(units.csv); else nothing, and the unit is listed as 缺少邮箱 (M001). The contact person is the
-first row of the form with a well-formed email (the first filled row when none has one); a form
-without any email keeps its person but takes the unit list's email. A rejected form is never used.
+accepted one exists and it has a well-formed email), or the 联系人 sheet of the unit's latest
+自评表 that has one filled (same rule) — of these two the newer received wins; else the email in
+the unit list (units.csv); else nothing, and the unit is listed as 缺少邮箱 (M001). The contact
+person is the first row with a well-formed email (the first filled row when none has one); a
+contact without any email keeps its person but takes the unit list's email. A rejected return is
+never used. The 联系人 sheet of a 自评表 is known from the ledger's values (`_meta.contacts`, kept
+since the import that stores it); self-assessments imported before are not re-read.
 """
 from __future__ import annotations
 
@@ -19,6 +22,8 @@ from .messages import Issue, issue
 
 FROM_FORM, FROM_FORM_FLAGGED, FROM_UNITS, NONE = "联系人信息表", "联系人信息表（需人工确认）", "单位名单", ""
 FROM_FORM_UNIT_EMAIL = "联系人信息表（邮箱取自单位名单）"
+FROM_SHEET, FROM_SHEET_FLAGGED = "自评表联系人页", "自评表联系人页（需人工确认）"
+UNIT_EMAIL_NOTE = "（邮箱取自单位名单）"
 COLUMNS = [("单位代码", 10), ("单位名称", 18), ("姓名", 10), ("职务/职级", 14), ("电话", 15),
            ("手机", 14), ("传真", 15), ("邮箱", 26), ("来源", 22), ("收到时间", 17), ("备注", 24)]
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)+$")
@@ -44,6 +49,15 @@ class Contact:
     source: str = NONE
     received_at: str = ""
     others: list = field(default_factory=list)  # further people on the form ("姓名 邮箱")
+    received_stamp: str = ""   # the ledger's UTC time of the return (sortable): newest wins
+
+    @property
+    def kind(self) -> str:
+        """Where the details come from: contact_form, self_assessment, units or ''."""
+        if self.source.startswith(FROM_SHEET):
+            return "self_assessment"
+        return "contact_form" if self.source.startswith(FROM_FORM) else \
+            "units" if self.source == FROM_UNITS else ""
 
     @property
     def address(self) -> str:
@@ -72,15 +86,23 @@ class ContactsResult:
 def contact_directory(campaign: Campaign) -> list[Contact]:
     """Every unit's contact, in unit-list order (pure: reads the ledger, writes nothing)."""
     forms = _contact_forms(campaign)
+    sheets = _contact_forms(campaign, "self_assessment")
     out = []
     for unit in campaign.units:
-        found = forms.get(unit.code)
+        found = _newest(forms.get(unit.code), sheets.get(unit.code))
         if found is not None and not found.email and valid_email(unit.email):
-            found.email, found.source = unit.email.strip(), FROM_FORM_UNIT_EMAIL
+            found.email, found.source = unit.email.strip(), found.source + UNIT_EMAIL_NOTE
         if found is None and valid_email(unit.email):
             found = Contact(unit.code, unit.name, email=unit.email.strip(), source=FROM_UNITS)
         out.append(found or Contact(unit.code, unit.name))
     return out
+
+
+def _newest(form: Optional[Contact], sheet: Optional[Contact]) -> Optional[Contact]:
+    """Of a contact form and a 自评表 联系人 sheet, the one received later (the form on a tie)."""
+    if form is None or sheet is None:
+        return form or sheet
+    return sheet if sheet.received_stamp > form.received_stamp else form
 
 
 def contact_for(campaign: Campaign, unit_code: str) -> Optional[Contact]:
@@ -114,8 +136,9 @@ def _row(c: Contact) -> list:
 
 # --- reading contact forms from the ledger ---------------------------------------------------
 
-def _contact_forms(campaign: Campaign) -> dict[str, Contact]:
-    """unit code → Contact from the unit's latest usable contact form in the ledger."""
+def _contact_forms(campaign: Campaign, kind: str = "contact_form") -> dict[str, Contact]:
+    """unit code → Contact from the unit's latest usable contact form in the ledger (or, with
+    kind="self_assessment", from the 联系人 sheet of its latest usable 自评表 with one filled)."""
     lay = campaign.layout
     if not lay.ledger_file.is_file():
         return {}
@@ -126,22 +149,25 @@ def _contact_forms(campaign: Campaign) -> dict[str, Contact]:
         rows = ledger.db.execute(
             "SELECT r.unit_code, r.status, r.received_at, r.values_json, v.stored_as"
             " FROM returns r JOIN received v ON v.sha256 = r.sha256"
-            " WHERE r.kind = 'contact_form' AND r.unit_code IS NOT NULL AND r.status IN (?, ?)"
-            " ORDER BY r.received_at DESC, r.id DESC", (ACCEPTED, FLAGGED)).fetchall()
+            " WHERE r.kind = ? AND r.unit_code IS NOT NULL AND r.status IN (?, ?)"
+            " AND (r.kind = 'contact_form' OR r.values_json LIKE '%\"_meta\"%')"  # sheet filled
+            " ORDER BY r.received_at DESC, r.id DESC", (kind, ACCEPTED, FLAGGED)).fetchall()
+    labels = (FROM_FORM, FROM_FORM_FLAGGED) if kind == "contact_form" else \
+        (FROM_SHEET, FROM_SHEET_FLAGGED)
     for status in (ACCEPTED, FLAGGED):  # accepted first; a flagged form only when none is
         for r in rows:
             code = r["unit_code"]
             if r["status"] != status or code in out or code not in names:
                 continue
-            contact = _from_form(campaign, r, names[code])
+            contact = _from_form(campaign, r, names[code], kind == "contact_form")
             if contact and (status == ACCEPTED or contact.email):
-                contact.source = FROM_FORM if status == ACCEPTED else FROM_FORM_FLAGGED
+                contact.source = labels[0] if status == ACCEPTED else labels[1]
                 out[code] = contact
     return out
 
 
-def _from_form(campaign: Campaign, row, unit_name: str) -> Optional[Contact]:
-    people = _people(campaign, row)
+def _from_form(campaign: Campaign, row, unit_name: str, reread: bool = True) -> Optional[Contact]:
+    people = _people(campaign, row, reread)
     filled = [p for p in people if any(str(p.get(k) or "").strip() for k in ("姓名", "邮箱"))]
     if not filled:
         return None
@@ -150,19 +176,23 @@ def _from_form(campaign: Campaign, row, unit_name: str) -> Optional[Contact]:
     c = Contact(row["unit_code"], unit_name, _s(first.get("姓名")), _s(first.get("职务/职级")),
                 _s(first.get("电话")), _s(first.get("手机")), _s(first.get("传真")),
                 _s(first.get("邮箱")) if valid_email(_s(first.get("邮箱"))) else "",
-                received_at=_local_time(row["received_at"]))
+                received_at=_local_time(row["received_at"]), received_stamp=row["received_at"])
     c.others = [f"{_s(p.get('姓名'))} {_s(p.get('邮箱'))}".strip() for p in filled if p is not first]
     return c
 
 
-def _people(campaign: Campaign, row) -> list[dict]:
-    """The form's rows: from the ledger's values when the importer stored them, else re-read
-    from the archived file."""
+def _people(campaign: Campaign, row, reread: bool = True) -> list[dict]:
+    """The form's rows: from the ledger's values when the importer stored them (a 自评表's
+    联系人 sheet under `_meta`), else re-read from the archived file when `reread`."""
     import json
     values = json.loads(row["values_json"] or "{}")
-    if isinstance(values.get("contacts"), list):
-        return [p for p in values["contacts"] if isinstance(p, dict)]
+    meta = values.get("_meta") if isinstance(values.get("_meta"), dict) else {}
+    for found in (values.get("contacts"), meta.get("contacts")):
+        if isinstance(found, list):
+            return [p for p in found if isinstance(p, dict)]
     path = campaign.layout.archive_dir / (row["stored_as"] or "")
+    if not reread:
+        return []
     if not row["stored_as"] or not path.is_file():
         return []
     from .returns import read_return

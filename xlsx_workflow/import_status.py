@@ -14,11 +14,14 @@ from pathlib import Path
 from typing import Optional
 
 from .campaign import Campaign, load_campaign
-from .ledger import ACCEPTED, CONTACT_FORM, FLAGGED, MISSING, REJECTED, STATUS_LABELS, Ledger
+from .contacts import contact_directory
+from .ledger import (ACCEPTED, CONTACT_FORM, CORRECTED_LABEL, FLAGGED, LATE_LABEL, MISSING,
+                     REJECTED, STATUS_LABELS, Ledger)
 from .messages import ERROR, WARNING, Issue, issue
 
-RECEIPT_CODES = frozenset({"L003", "L004"})  # facts of receipt (already imported, late), not
-                                             # problems in the file: not counted as its warnings
+RECEIPT_CODES = frozenset({"L003", "L004", "L009"})  # facts of receipt (already imported, late,
+                                             # corrected late), not problems in the file: not
+                                             # counted as its warnings
 
 
 @dataclass
@@ -37,6 +40,7 @@ class FileOutcome:
     unit_name: str = ""
     status: Optional[str] = None   # accepted / flagged / rejected; None: not a return
     late: bool = False
+    late_correction: bool = False  # after the deadline, but the unit had sent on time (L009)
     total: Optional[Decimal] = None
     issues: list = field(default_factory=list)
     already_imported: bool = False
@@ -54,7 +58,8 @@ class FileOutcome:
     def to_json(self) -> dict:
         doc = {"path": self.path, "archived": self.archived, "name": self.name,
                "unit_code": self.unit_code, "unit_name": self.unit_name, "kind": self.form,
-               "status": self.status, "late": self.late, "total": _num(self.total),
+               "status": self.status, "late": self.late,
+               "late_correction": self.late_correction, "total": _num(self.total),
                "already_imported": self.already_imported,
                "issues": [i.to_dict() for i in self.issues], "feedback": self.feedback}
         if self.status == REJECTED or (self.status is None and self.errors):
@@ -111,16 +116,40 @@ class UnitRow:
     total: object = None          # Decimal of the return in force (None: nothing scored)
     contact_form: str = MISSING   # the contact form's status
     in_force: bool = False        # a self-assessment is there to score (not only rejected ones)
+    late_correction: bool = False  # sent on time, corrected after the deadline (not late)
+    blank: int = 0                # blank self-assessments received (refused; not counted as sent)
+    contact_source: str = ""      # where the contact details come from (contacts.Contact.kind)
+    contact_sheet_only: bool = False  # no contact form in force: the 自评表's 联系人 sheet counts
+
+    @property
+    def timeliness(self) -> str:
+        """逾期, 按时报送，截止后更正, or ''."""
+        return LATE_LABEL if self.late else CORRECTED_LABEL if self.late_correction else ""
+
+    @property
+    def status_label(self) -> str:
+        label = STATUS_LABELS[self.status]
+        return f"{label}（空白表{self.blank}份已退回）" if self.blank and not self.received else label
 
     def to_json(self) -> dict:
         return {"unit_code": self.unit_code, "unit_name": self.unit_name,
                 "received": self.received,
                 "received_at": self.received_at.isoformat() if self.received_at else None,
-                "versions": self.versions, "late": self.late, "errors": self.errors,
+                "versions": self.versions, "late": self.late,
+                "late_correction": self.late_correction, "timeliness": self.timeliness,
+                "blank_returns": self.blank, "errors": self.errors,
                 "warnings": self.warnings, "status": self.status,
-                "status_label": STATUS_LABELS[self.status], "total": _num(self.total),
+                "status_label": self.status_label, "total": _num(self.total),
                 "contact_form": self.contact_form,
-                "contact_form_label": STATUS_LABELS[self.contact_form]}
+                "contact_form_label": self.contact_label,
+                "contact_source": self.contact_source}
+
+    @property
+    def contact_label(self) -> str:
+        """The contact form's status; contacts from the 自评表's 联系人 sheet count as received."""
+        if self.contact_sheet_only:
+            return "已接收（自评表联系人页）"
+        return STATUS_LABELS[self.contact_form]
 
 
 @dataclass
@@ -153,13 +182,18 @@ def campaign_status(campaign_dir) -> CampaignStatus:
         rows = led.status(codes)
         current = {r.id: r for r in led.current_returns()}
         contacts = {s.unit_code: s.status for s in led.status(codes, kind=CONTACT_FORM)}
+    sources = {c.unit_code: c.kind for c in contact_directory(campaign)}
     out = []
     for s in rows:
         ret = current.get(s.current_id)
         out.append(UnitRow(s.unit_code, names.get(s.unit_code, "（不在单位名单中）"), s.received,
                            s.last_received_at, s.versions, s.late, s.errors, s.warnings,
                            s.status, ret.total if ret else None,
-                           contacts.get(s.unit_code, MISSING), s.current_id is not None))
+                           contacts.get(s.unit_code, MISSING), s.current_id is not None,
+                           s.late_correction, s.blank, sources.get(s.unit_code, "")))
+        row = out[-1]
+        if row.contact_source == "self_assessment" and row.contact_form in (MISSING, REJECTED):
+            row.contact_form, row.contact_sheet_only = ACCEPTED, True  # counts as contact details
     return CampaignStatus(campaign, out)
 
 
@@ -194,7 +228,7 @@ def import_table(result) -> str:
     rows = []
     for f in result.returns:
         label = STATUS_LABELS[f.status] + ("（已导入过）" if f.already_imported else "") \
-            + ("（逾期）" if f.late else "")
+            + ("（逾期）" if f.late else "（截止后更正）" if f.late_correction else "")
         unit = f"{f.unit_code} {f.unit_name}".strip() if f.unit_code else "（未识别）"
         total = "联系人表" if f.form == CONTACT_FORM else \
             "—" if f.total is None else _text_num(f.total)
@@ -228,13 +262,21 @@ def import_summary(result) -> str:
 def status_table(st: CampaignStatus) -> str:
     rows = []
     for u in st.units:
-        rows.append([u.unit_code, u.unit_name, STATUS_LABELS[u.status],
+        rows.append([u.unit_code, u.unit_name, u.status_label,
                      u.received_at.strftime("%Y-%m-%d %H:%M") if u.received_at else "—",
-                     u.versions, "是" if u.late else "", u.errors, u.warnings,
+                     u.versions, "是" if u.late else "截止后更正" if u.late_correction else "",
+                     u.errors, u.warnings,
                      "—" if u.total is None else _text_num(u.total),
-                     STATUS_LABELS[u.contact_form]])
-    return table(["代码", "单位", "状态", "收到时间", "版本数", "逾期", "错误", "警告", "总分",
-                  "联系人信息表"], rows, [12, 20, 10, 16, 6, 4, 4, 4, 6, 12])
+                     u.contact_label])
+    text = table(["代码", "单位", "状态", "收到时间", "版本数", "逾期", "错误", "警告", "总分",
+                  "联系人信息表"], rows, [12, 20, 24, 16, 6, 10, 4, 4, 6, 24])
+    notes = []
+    if any(u.late or u.late_correction for u in st.units):
+        notes.append("是否逾期按各单位第一份有效（已接收或需人工确认）自评表的收到时间判断；"
+                     "按时报送后在截止日后报送的更正版本记为“截止后更正”，不算逾期。")
+    if any(u.blank for u in st.units):
+        notes.append("空白（未填写）的自评表已退回，不算报送，该单位仍为“未报送”。")
+    return "\n".join([text] + notes)
 
 
 def _num(d):

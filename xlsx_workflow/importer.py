@@ -27,7 +27,7 @@ from .engine import score_unit
 from .import_status import FileOutcome, ImportResult
 from .ingest import ARCHIVE, WORKBOOK, Received, assert_safe_xml, collect, sniff
 from .ledger import (ACCEPTED, CONTACT_FORM, FLAGGED, REJECTED, SELF_ASSESSMENT, Ledger,
-                     ReturnRecord, receipt_issues)
+                     ReturnRecord, is_correction, receipt_issues, unit_timeliness)
 from .layout import sanitise
 from .messages import ERROR, Issue, WorkflowError, issue
 
@@ -269,7 +269,7 @@ def _examine_job(job: tuple) -> tuple[int, Examined]:
 
 def examine(path: Path, campaign: Campaign, evidence: Optional[list[str]] = None) -> Examined:
     """Sniff, read, check and score one workbook-like file."""
-    from .checks import IDENTITY_FLAG_CODES, check_return, check_values, unit_for
+    from .checks import IDENTITY_FLAG_CODES, check_return, check_values, filled_contacts, unit_for
     from .returns import UNRECOGNISED, read_return
     found = sniff(path)
     if any(i.severity == ERROR for i in found):
@@ -299,6 +299,8 @@ def examine(path: Path, campaign: Campaign, evidence: Optional[list[str]] = None
         ex.values = {"contacts": [dict(c) for c in data.contacts]}
     elif ex.form == SELF_ASSESSMENT and data.self_scores:  # the unit's 自评分, for the review sheet
         ex.values["self_scores"] = _json_numbers(data.self_scores)
+    if ex.form == SELF_ASSESSMENT and filled_contacts(data.contacts):  # 联系人 sheet: contacts.py
+        ex.values["_meta"] = {"contacts": [dict(c) for c in filled_contacts(data.contacts)]}
     if any(i.severity == ERROR for i in ex.issues):
         return ex  # 错误: not scored until fixed
     ex.status = FLAGGED if any(i.code in IDENTITY_FLAG_CODES for i in ex.issues) else ACCEPTED
@@ -331,21 +333,38 @@ def received_time(o: FileOutcome, started: datetime) -> datetime:
 def _record_all(led: Ledger, import_id: int, campaign: Campaign, outcomes: list[FileOutcome],
                 results: dict, now: Optional[datetime], started: datetime) -> None:
     pause_after = int(os.environ.get(PAUSE_ENV) or 0)
+    recorded = []
     for n, o in enumerate(outcomes):
         at = now or received_time(o, started)
         if n in results:
-            _record_return(led, import_id, campaign, o, results[n], at)
+            recorded.append((o, *_record_return(led, import_id, campaign, o, results[n], at)))
         elif o.kind == WORKBOOK and o.archived:  # refused by collect: still a rejected return
-            _record_return(led, import_id, campaign, o, Examined(issues=[]), at)
+            recorded.append((o, *_record_return(led, import_id, campaign, o, Examined(issues=[]),
+                                                at)))
         elif o.archived:
             led.note_received(import_id, o.sha256, o.size, o.name, o.relpath)
         if pause_after and n + 1 == pause_after:
             print(f"{PAUSE_ENV}: paused after {n + 1} records", file=sys.stderr, flush=True)
             time.sleep(3600)
+    _mark_corrections(led, recorded)
+
+
+def _mark_corrections(led: Ledger, recorded: list) -> None:
+    """Once the whole batch is in the ledger: a file received after the deadline from a unit
+    whose first valid return was on time is a correction (L009), not late (L004)."""
+    for o, stored, deadline in recorded:
+        if not (o.late and stored.unit_code):
+            continue
+        timing = unit_timeliness(led.history(stored.unit_code, stored.kind), deadline, led.tz)
+        if is_correction(stored, timing):
+            o.late, o.late_correction = False, True
+            o.issues = [i for i in o.issues if i.code != "L004"] + [
+                i for i in receipt_issues(stored, deadline, timing) if i.code == "L009"]
 
 
 def _record_return(led: Ledger, import_id: int, campaign: Campaign, o: FileOutcome,
-                   ex: Examined, now: datetime) -> None:
+                   ex: Examined, now: datetime) -> tuple:
+    """Record one return; (the stored record, the deadline it was judged by)."""
     names = {u.code: u.name for u in campaign.units}
     o.form, o.unit_code = ex.form, ex.unit_code
     o.unit_name = ex.unit_name or names.get(ex.unit_code, "")
@@ -363,6 +382,7 @@ def _record_return(led: Ledger, import_id: int, campaign: Campaign, o: FileOutco
         o.unit_code = stored.unit_code
     o.already_imported, o.late = stored.already_imported, stored.late
     o.issues = o.issues + receipt_issues(stored, led.deadline)
+    return stored, led.deadline
 
 
 __all__ = ["Examined", "FileOutcome", "ImportResult", "evidence_for", "examine", "import_paths"]

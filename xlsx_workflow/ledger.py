@@ -7,7 +7,10 @@ kill may exist without rows; the archive is content-addressed, so a re-run re-us
 Rules kept here: the same file (same SHA-256) imported again changes nothing; a new accepted or
 flagged return supersedes the unit's current one (both stay in the history; "newer" means received
 later); a rejected return never supersedes; a return is late only from the day after the deadline
-(a return received on the deadline day, at any hour, is on time).
+(a return received on the deadline day, at any hour, is on time). Whether a *unit* is late is
+decided in one place, `unit_timeliness`: by its first valid (accepted or flagged) return, so a
+correction sent after the deadline by a unit that sent on time is 截止后更正, not 逾期. A blank
+return (nothing filled, BLANK_CODES) is kept in the history but does not count as sent.
 """
 from __future__ import annotations
 
@@ -24,6 +27,9 @@ from .messages import Issue, WorkflowError, issue
 ACCEPTED, REJECTED, FLAGGED, MISSING = "accepted", "rejected", "flagged", "missing"
 SELF_ASSESSMENT, CONTACT_FORM = "self_assessment", "contact_form"  # returns.kind (= Identity.kind)
 STATUS_LABELS = {ACCEPTED: "已接收", FLAGGED: "需人工确认", REJECTED: "退回", MISSING: "未报送"}
+# Codes (checks.py) that refuse a return as not filled in: such a return does not count as sent.
+BLANK_CODES = frozenset({"V020", "K007"})
+LATE_LABEL, CORRECTED_LABEL = "逾期", "按时报送，截止后更正"
 
 MIGRATIONS: dict[int, tuple[str, ...]] = {  # version → statements; never edit a released one
     1: (
@@ -107,6 +113,51 @@ class UnitStatus:
     warnings: int
     status: str
     current_id: Optional[int]
+    late_correction: bool = False  # sent on time, corrected after the deadline (not late)
+    blank: int = 0                 # blank returns received (refused, not counted as sent)
+
+
+@dataclass(frozen=True)
+class Timeliness:
+    """Whether a unit sent in time, as `unit_timeliness` decides it."""
+    late: bool = False
+    late_correction: bool = False   # on time, and a newer valid version came after the deadline
+    first_valid_at: Optional[datetime] = None
+
+    @property
+    def label(self) -> str:
+        """逾期, 按时报送，截止后更正, or '' (on time, or nothing sent)."""
+        return LATE_LABEL if self.late else CORRECTED_LABEL if self.late_correction else ""
+
+
+def unit_timeliness(versions: list, deadline: Optional[date],
+                    tz: Optional[tzinfo] = None) -> Timeliness:
+    """Is this unit late? The one place that decides it, given the unit's own deadline.
+
+    On time is decided by the unit's first valid (accepted or flagged) return; a valid version
+    received after the deadline later is a correction (截止后更正), not lateness. With no valid
+    return yet, the unit is late once its first return came after the deadline. Blank returns
+    (BLANK_CODES) are not returns and are left out."""
+    ordered = sorted(counted(versions), key=lambda r: (r.received_at, r.id))
+    valid = [r for r in ordered if r.status != REJECTED]
+    if not valid:
+        return Timeliness(late=bool(ordered) and is_late(ordered[0].received_at, deadline, tz))
+    first = valid[0]
+    if is_late(first.received_at, deadline, tz):
+        return Timeliness(True, False, first.received_at)
+    corrected = any(is_late(r.received_at, deadline, tz) for r in valid[1:])
+    return Timeliness(False, corrected, first.received_at)
+
+
+def is_blank(ret: "StoredReturn") -> bool:
+    """A return refused because nothing was filled in (V020, K007): it does not count as sent."""
+    return ret.status == REJECTED and any(
+        (i.code if isinstance(i, Issue) else i.get("code")) in BLANK_CODES for i in ret.issues)
+
+
+def counted(versions: list) -> list:
+    """The returns that count as sent: all but the blank ones (order kept)."""
+    return [r for r in versions if not is_blank(r)]
 
 
 def to_aware(moment: datetime, tz: Optional[tzinfo] = None) -> datetime:
@@ -128,14 +179,25 @@ def _stamp(moment: datetime, tz: Optional[tzinfo] = None) -> str:
     return to_aware(moment, tz).astimezone(timezone.utc).isoformat(timespec="microseconds")
 
 
-def receipt_issues(ret: StoredReturn, deadline: Optional[date]) -> list[Issue]:
-    """The ledger's notes on one recorded return: already imported (L003), late (L004)."""
+def receipt_issues(ret: StoredReturn, deadline: Optional[date],
+                   timing: Optional[Timeliness] = None) -> list[Issue]:
+    """The ledger's notes on one recorded return: already imported (L003), late (L004), or a
+    correction after the deadline from a unit that sent on time (L009, given its `timing`)."""
     out, at = [], ret.received_at.strftime("%Y-%m-%d %H:%M")
     if ret.already_imported:
         out.append(issue("L003", ret.source_name, at=at, batch=ret.import_id))
-    if ret.late:
+    if ret.late and is_correction(ret, timing):
+        out.append(issue("L009", ret.source_name, at=at, deadline=deadline,
+                         first=timing.first_valid_at.strftime("%Y-%m-%d %H:%M")))
+    elif ret.late:
         out.append(issue("L004", ret.source_name, at=at, deadline=deadline))
     return out
+
+
+def is_correction(ret: StoredReturn, timing: Optional[Timeliness]) -> bool:
+    """A return sent after the deadline by a unit whose first valid return was on time."""
+    return bool(timing and not timing.late and timing.first_valid_at is not None
+                and timing.first_valid_at < ret.received_at)
 
 
 class Ledger:
@@ -351,7 +413,8 @@ class Ledger:
             by_unit.setdefault(r["unit_code"], []).append(self._stored(r))
         codes = list(all_unit_codes or []) + sorted(set(by_unit) - set(all_unit_codes or []))
         current = {r.unit_code: r.id for r in self.current_returns(kind)}
-        return [_unit_status(c, by_unit.get(c, []), current.get(c)) for c in codes]
+        return [_unit_status(c, by_unit.get(c, []), current.get(c), self.deadline, self.tz)
+                for c in codes]
 
     def imports(self) -> list[dict]:
         """Every committed import, oldest first."""
@@ -373,9 +436,13 @@ class Ledger:
         return _stamp(datetime.now(timezone.utc))
 
 
-def _unit_status(code: str, versions: list[StoredReturn], current_id: Optional[int]) -> UnitStatus:
-    if not versions:
-        return UnitStatus(code, False, None, 0, False, 0, 0, MISSING, None)
-    last = versions[0]
-    return UnitStatus(code, True, last.received_at, len(versions), last.late, last.errors,
-                      last.warnings, last.status, current_id)
+def _unit_status(code: str, versions: list[StoredReturn], current_id: Optional[int],
+                 deadline: Optional[date] = None, tz: Optional[tzinfo] = None) -> UnitStatus:
+    """The unit's row from its returns, newest first; blank returns do not count as sent."""
+    sent = counted(versions)
+    blank = len(versions) - len(sent)
+    if not sent:
+        return UnitStatus(code, False, None, 0, False, 0, 0, MISSING, None, blank=blank)
+    last, timing = sent[0], unit_timeliness(sent, deadline, tz)
+    return UnitStatus(code, True, last.received_at, len(sent), timing.late, last.errors,
+                      last.warnings, last.status, current_id, timing.late_correction, blank)

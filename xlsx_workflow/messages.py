@@ -74,6 +74,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "L003": (INFO, "同一文件已于 {at} 导入（第 {batch} 批），本次未作任何改动。"),
     "L004": (WARNING, "逾期报送：{at} 收到，截止日期为 {deadline}（截止日当天收到的不算逾期）。"),
     "L005": (ERROR, "台账正被另一个导入占用，等待超时。请等另一个导入结束后重试。"),
+    "L009": (INFO, "截止后更正：{at} 收到，截止日期为 {deadline}。本单位已于 {first} 按时报送，这一份是截止后报送的更正版本，按时报送不受影响，不算逾期。"),
     # Campaign folder (C…)
     "C001": (ERROR, "找不到考核活动：文件夹 {path} 中没有 campaign.yaml。请先运行 xlsx-workflow init {path} --rubric 细则编号。"),
     "C002": (ERROR, "campaign.yaml 无法读取：{detail}。请改正该文件，或重新运行 xlsx-workflow init。"),
@@ -168,6 +169,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "V009": (WARNING, "「{cell}」{label}填了 {value}，明显偏大（通常不超过 {limit}）。请核对是否多填了位数；审核时会重点核实。"),
     "V010": (WARNING, "「{cell}」{label}未填写，按{scored}计分。如有相关工作请补填。"),
     "V011": (ERROR, "自评表中找不到填报项 {field}（{label}）的行，可能被删除了。请用下发的自评表重新填写，不要删除行。"),
+    "V020": (ERROR, "自评表未填写：“自评表”应填的 {total} 个填报项中填写了 {filled} 项{detail}，视为未填写（判定规则：填写的少于应填项的十分之一即不足 {needed} 项，或所填全部是“否”或 0），本表未接收、不计分，贵单位仍按“未报送”统计。请在“自评表”浅黄色的“填报值”列逐项如实填写（已开展的工作填“是”或次数、件数，未开展的填“否”或 0），并在“材料编号”列注明支撑材料后重新报送。"),
     "V012": (INFO, "「{cell}」填报项 {field} 所在指标对本单位不适用，填写的内容「{value}」已忽略。"),
     # Evidence (E…): 材料编号, 材料清单, evidence files, 扣分事项
     "E001": (WARNING, "「{cell}」细则 {clause} 自评得分，但没有填写材料编号。请在“材料清单”中列出支撑材料，并把序号填在此处（多份用顿号分隔，如 1、3）。"),
@@ -186,7 +188,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "K004": (ERROR, "「{cell}」邮箱「{value}」格式不对，应如 name@163.com。请改正。"),
     "K005": (ERROR, "「{cell}」联系人姓名未填写。请填写姓名，或删除这一行。"),
     "K006": (ERROR, "「{cell}」联系人 {name} 的职务/职级未填写。请补填。"),
-    "K007": (ERROR, "“联系人”表中没有填写任何联系人。请至少填写一位联系人（姓名、职务/职级、电话或手机、邮箱）。"),
+    "K007": (ERROR, "“联系人”表中没有填写任何联系人，本表未接收，联系人信息表仍按“未报送”统计。请至少填写一位联系人（姓名、职务/职级、电话或手机、邮箱）后重新报送。"),
     "K008": (ERROR, "「{cell}」联系人 {name} 的手机和电话都没有填写。请至少填写一个联系电话。"),
     # Report workbooks (X…): 排名汇总.xlsx and the per-unit 反馈单
     "X001": (ERROR, "无法保存 {file}（{detail}）。该文件可能正在 Excel/WPS 中打开，或文件夹没有写入权限：请关闭该文件后重新运行 xlsx-workflow report。"),

@@ -26,11 +26,12 @@ class UnitResult:
     state: str                                  # SCORED, MISSING or NOT_SCORED
     score: Optional[UnitScore] = None           # set when state == SCORED
     received_at: Optional[datetime] = None      # the current return's receipt time
-    late: bool = False
+    late: bool = False                          # by the first valid return (ledger.unit_timeliness)
     versions: int = 0                           # returns received from this unit
     issues: list[Issue] = field(default_factory=list)   # open issues of the current return
     self_scores: dict = field(default_factory=dict)     # clause id → the unit's own 自评得分
     review_flags: list[str] = field(default_factory=list)  # clause ids to review again
+    late_correction: bool = False               # on time, corrected after the deadline: not late
 
     @property
     def code(self) -> str:
@@ -100,7 +101,8 @@ class CampaignResult:
                 "deduction": _num(s.deduction) if s else None,
                 "rate": _num(s.rate) if s and s.rate is not None else None,
                 "dimensions": {names.get(d, d): _num(p) for d, p in s.dimensions.items()} if s else {},
-                "late": u.late, "errors": u.errors, "warnings": u.warnings,
+                "late": u.late, "late_correction": u.late_correction,
+                "errors": u.errors, "warnings": u.warnings,
                 "review_flags": list(u.review_flags),
             })
         return {"campaign": getattr(self.campaign, "id", ""), "units": out}

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .campaign import Campaign, load_campaign
 from .engine import UnitInput, score_cohort, to_decimal
-from .ledger import Ledger, StoredReturn
+from .ledger import Ledger, StoredReturn, counted, unit_timeliness
 from .messages import Issue, WorkflowError, issue
 from .params import read_params, unit_columns
 from .results import (MISSING, NOT_SCORED, SCORED, STATE_LABELS, CampaignResult, UnitResult,
@@ -77,7 +77,8 @@ def run_score(campaign_dir, apply_review: bool = True, record: bool = True,
     issues += found
     with Ledger(camp.layout.ledger_file, camp.deadlines.get("materials")) as led:
         current = {r.unit_code: r for r in led.current_returns()}
-        history = {u.code: led.history(u.code) for u in camp.units}
+        history = {u.code: counted(led.history(u.code)) for u in camp.units}  # blank: not sent
+        timing = {c: unit_timeliness(v, led.deadline, led.tz) for c, v in history.items()}
         valid, found = check_entries(camp, entries, set(current) & set(history))
         issues += found
         scores = _score(camp, current, per_unit, per_campaign,
@@ -87,6 +88,9 @@ def run_score(campaign_dir, apply_review: bool = True, record: bool = True,
         issues += found
         reviews = ledger_reviews(led)
     units = _unit_results(camp, current, history, scores, flags, issues)
+    for u in units:  # late: by the unit's first valid return (ledger.unit_timeliness)
+        if u.code in timing:
+            u.late, u.late_correction = timing[u.code].late, timing[u.code].late_correction
     result = CampaignResult(camp, ranked(units), reviews, datetime.now().astimezone())
     if not result.scored:
         issues.append(issue("S016", str(camp.layout.ledger_file)))

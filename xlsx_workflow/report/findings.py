@@ -47,6 +47,7 @@ def report_context(result: CampaignResult) -> dict:
         "date": cn_date(result.scored_at or date.today()),
         "units_total": len(result.units), "received": len(scored) + len(result.not_scored),
         "scored": len(scored), "late": [u.name for u in result.units if u.late],
+        "late_corrections": [u.name for u in result.units if u.late_correction],
         "missing": [u.name for u in result.missing],
         "not_scored": [u.name for u in result.not_scored],
         "reviews": len(result.reviews),

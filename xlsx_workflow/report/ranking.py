@@ -370,13 +370,18 @@ def _loss_sheet(sh: Sheet, result: CampaignResult, title: str) -> None:
 def _returns_sheet(sh: Sheet, result: CampaignResult, title: str) -> None:
     order = {u.code: k for k, u in enumerate(result.campaign.units)}
     units = sorted(result.units, key=lambda u: (order.get(u.code, len(order)), u.code))
-    rows = [[u.name, u.received_at, u.versions, ("是" if u.late else "否") if u.versions else "",
+    rows = [[u.name, u.received_at, u.versions, _late_text(u) if u.versions else "",
              u.errors, u.warnings, STATE_LABELS[u.state]] for u in units]
     cols = [Column("单位", width=16), Column("报送时间", "time", 17), Column("版本数", "int", 8),
-            Column("是否逾期", "center", 10), Column("错误数", "int", 8), Column("警告数", "int", 8),
+            Column("是否逾期", "center", 14), Column("错误数", "int", 8), Column("警告数", "int", 8),
             Column("状态", "center", 18)]
     write_table(sh, 0, cols, rows, {k for k, u in enumerate(units) if u.state != SCORED})
     pages(sh, title, False, 0)
+
+
+def _late_text(u) -> str:
+    """是否逾期: by the unit's first valid return; a correction after the deadline is not late."""
+    return "是" if u.late else "否（按时报送，截止后更正）" if u.late_correction else "否"
 
 
 def _issues_sheet(sh: Sheet, result: CampaignResult, title: str) -> None:
