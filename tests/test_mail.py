@@ -65,6 +65,25 @@ def check_message(camp, msg, code, name, to):
     assert f"{code}-{name}-自评表.xlsx" in attached
 
 
+def check_attachment_names(raw: bytes, names: list[str]) -> None:
+    """Each attachment name in both RFC 2231 and RFC 2047, read back by the modern parser and by
+    the legacy compat32 one (get_filename, then decode_header as old scripts and clients do)."""
+    import email
+    from email.header import decode_header, make_header
+    head = raw.split(b"\r\n\r\n--", 1)[1]
+    assert head.count(b"filename*=utf-8''") == len(names)
+    assert head.count(b'filename="=?utf-8?b?') == len(names)
+    assert head.count(b'name="=?utf-8?b?') == 2 * len(names)  # Content-Type name= too
+    assert all(len(line) <= 998 for line in raw.split(b"\r\n"))
+    modern = email.message_from_bytes(raw, policy=policy.default)
+    assert [a.get_filename() for a in modern.iter_attachments()] == names
+    assert not any(a.defects for a in modern.iter_attachments())
+    legacy = email.message_from_bytes(raw, policy=policy.compat32)
+    parts = [p for p in legacy.walk() if p.get("Content-Disposition", "").startswith("attachment")]
+    assert [str(make_header(decode_header(p.get_filename()))) for p in parts] == names
+    assert [str(make_header(decode_header(p.get_param("name")))) for p in parts] == names
+
+
 def test_drafts_have_chinese_attachment_names_and_a_send_list(camp):
     result = prepare_mail(camp)
     assert codes(result.warnings) == ["M001"] and "411521 罗山县" in result.warnings[0].message
@@ -73,7 +92,7 @@ def test_drafts_have_chinese_attachment_names_and_a_send_list(camp):
     for code, name, to in (("411502", "浉河区", "shihe@county.example.cn"),
                            ("411503", "平桥区", "pingqiao@county.example.cn")):
         raw = drafts[code].path.read_bytes()
-        assert b"filename*=utf-8''" in raw or b"filename*0*=utf-8''" in raw  # RFC 2231
+        check_attachment_names(raw, [f"{code}-{name}-自评表.xlsx", f"{code}-{name}-联系人信息表.xlsx"])
         check_message(camp, parse(raw), code, name, to)
         assert parse(raw)["X-Unsent"] == "1"  # Outlook opens it as a draft
     assert drafts["411502"].path.parent == layout(camp).mail_drafts_dir
@@ -132,6 +151,8 @@ def test_send_delivers_each_unit_once(camp, smtp):
     got = {rcpts[0]: parse(raw) for _, rcpts, raw in smtp.messages}
     assert sorted(got) == ["pingqiao@county.example.cn", "shihe@county.example.cn"]
     check_message(camp, got["shihe@county.example.cn"], "411502", "浉河区", "shihe@county.example.cn")
+    check_attachment_names(next(raw for _, r, raw in smtp.messages if r == ["shihe@county.example.cn"]),
+                           ["411502-浉河区-自评表.xlsx", "411502-浉河区-联系人信息表.xlsx"])
     check_message(camp, got["pingqiao@county.example.cn"], "411503", "平桥区",
                   "pingqiao@county.example.cn")
     assert all(f == OFFICE for f, _, _ in smtp.messages)

@@ -26,6 +26,7 @@ from .campaign import Campaign, load_campaign
 from .contacts import Contact, contact_directory, valid_email, write_table
 from .layout import sanitise
 from .messages import Issue, WorkflowError, issue
+from .mimenames import POLICY, attach
 from .transport import LOOPBACK, SendFailure, SmtpClient, SmtpSettings
 from .workbook.sheets import cn_date
 
@@ -112,7 +113,7 @@ def _drafts(campaign: Campaign) -> MailResult:
             continue
         message = _message(campaign, template, contact, draft)
         draft.path = out / (sanitise(f"{contact.unit_code}-{contact.unit_name}") + ".eml")
-        _write_atomic(draft.path, message.as_bytes(policy=policy.SMTP))
+        _write_atomic(draft.path, message.as_bytes(policy=POLICY))
         draft.status = "待发送"
     return result
 
@@ -193,9 +194,8 @@ def _message(campaign: Campaign, template, contact: Contact, draft: Draft) -> Em
     msg["Message-ID"] = draft.message_id
     msg["X-Unsent"] = "1"  # Outlook opens the .eml as a draft ready to send, not as received mail
     msg.set_content(body, charset="utf-8")
-    for path in draft.attachments:  # policy SMTP writes the Chinese name as filename*=utf-8''…
-        msg.add_attachment(path.read_bytes(), maintype=XLSX_TYPE[0], subtype=XLSX_TYPE[1],
-                           filename=path.name)
+    for path in draft.attachments:  # the Chinese name in RFC 2231 and RFC 2047 both
+        attach(msg, path.read_bytes(), XLSX_TYPE[0], XLSX_TYPE[1], path.name)
     msg.set_boundary(f"==xw-{draft.digest[:32]}==")  # deterministic drafts
     return msg
 
@@ -299,7 +299,7 @@ def send_mail(dir, settings: SmtpSettings, sleep: Callable[[float], None] = time
 
 def _send_one(campaign: Campaign, smtp: SmtpClient, ledger, draft: Draft, result: MailResult) -> None:
     from email import message_from_bytes
-    msg = message_from_bytes(draft.path.read_bytes(), policy=policy.SMTP)
+    msg = message_from_bytes(draft.path.read_bytes(), policy=POLICY)
     del msg["X-Unsent"], msg["Date"]
     msg["Date"] = formatdate(localtime=True)
     detail = {"to": draft.to, "subject": draft.subject, "digest": draft.digest,
