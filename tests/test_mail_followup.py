@@ -83,6 +83,9 @@ def test_every_follow_up_is_sent_once_and_a_new_return_gets_a_new_receipt(camp, 
     cli("import", camp, good, bad, "--jobs", "1")
     status = {u["unit_code"]: u for u in json.loads(cli("status", camp, "--json").stdout)["units"]}
     assert status["411502"]["late"] is True and status["411503"]["status"] == "rejected"
+    missing = cli("status", camp).output  # B002 names each unit's own deadline
+    assert f"411503 平桥区 尚未报送自评表（或报送的均被退回），截止日期 {TODAY + timedelta(days=2)}" in missing
+    assert f"411521 罗山县 尚未报送自评表（或报送的均被退回），截止日期 {TODAY - timedelta(days=1)}" in missing
 
     dry = json.loads(cli("mail", camp, "--feedback", "--receipt", "--remind", "--json").stdout)
     drafts = {(d["kind"], d["unit_code"]): d for d in dry["drafts"]}
@@ -123,7 +126,7 @@ def test_every_follow_up_is_sent_once_and_a_new_return_gets_a_new_receipt(camp, 
     doc = json.loads(again.stdout)
     assert doc["sent"] == [] and len(doc["skipped"]) == 4 and len(smtp.messages) == 4
     assert [w["code"] for w in doc["warnings"]].count("M015") == 4 and "授权码" not in again.output
-    assert not list(layout(camp).mail_drafts_dir.rglob("*.eml"))  # nothing left to send
+    assert all(d["path"] for d in doc["drafts"] if d["unit_code"] != "411521")  # drafts kept
 
     # 平桥区 sends a corrected workbook: it gets a receipt; the feedback and reminder are done
     fixed = returns(camp, tmp_path, "平桥区（改）.xlsx", unit=("411503", "平桥区"))

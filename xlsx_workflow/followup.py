@@ -52,6 +52,7 @@ class FollowUp(Draft):
     kind: str = ""
     ref: str = ""
     stem: str = ""                              # the draft's file name without .eml
+    delivered: bool = False                     # sent before: the draft is kept, not sent again
     values: dict = field(default_factory=dict)  # what the template adds to the notice's values
 
     def to_json(self) -> dict:

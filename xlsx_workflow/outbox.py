@@ -4,7 +4,7 @@ messages that followup.py plans.
 As for the notice: a dry run writes one .eml draft per message (DIR/mail/草稿/<种类>/, drafts of
 messages no longer due are removed) and a 发送清单 per kind (DIR/mail/发送清单-<种类>.xlsx);
 `--send` delivers the drafts over SMTP. Every attempt is recorded in the ledger's `messages`
-table under (unit, kind, ref); a message delivered once is never written or sent again.
+table under (unit, kind, ref); a message delivered once keeps its draft but is never sent again.
 """
 from __future__ import annotations
 
@@ -39,10 +39,10 @@ class FollowUpResult:
     @property
     def pending(self) -> list[FollowUp]:
         """Drafts that a --send would deliver."""
-        return [d for d in self.drafts if d.path]
+        return [d for d in self.drafts if d.path and not d.delivered]
 
     def to_json(self) -> dict:
-        files = [str(d.path) for d in self.pending] + [str(p) for p in self.lists]
+        files = [str(d.path) for d in self.drafts if d.path] + [str(p) for p in self.lists]
         return {"drafts": [d.to_json() for d in self.drafts], "lists": [str(p) for p in self.lists],
                 "files": files, "sent": self.sent, "skipped": self.skipped, "failed": self.failed,
                 "warnings": [w.to_dict() for w in self.warnings],
@@ -107,7 +107,7 @@ def _drafts(campaign: Campaign, ledger, kinds: list[str], days: int, today: date
         result.warnings += [n for n in notes if n.severity != "错误"]
         result.errors += [n for n in notes if n.severity == "错误"]
         template = _template(campaign, KINDS[kind].template)
-        folder = drafts_dir(campaign, kind)
+        folder = campaign.layout.followup_drafts_dir(KINDS[kind].label)
         written = set()
         for d in planned:
             result.drafts.append(d)
@@ -115,7 +115,7 @@ def _drafts(campaign: Campaign, ledger, kinds: list[str], days: int, today: date
             if path:
                 written.add(path)
         for old in folder.glob("*.eml") if folder.is_dir() else []:
-            if old not in written:  # no longer due, or delivered meanwhile
+            if old not in written:  # no longer due (a newer return, a later deadline …)
                 old.unlink()
     return result
 
@@ -133,31 +133,19 @@ def _draft(campaign: Campaign, ledger, template, contact, d: FollowUp,
         digest.update(p.name.encode("utf-8") + b"\0" + hashlib.sha256(p.read_bytes()).digest())
     d.digest = digest.hexdigest()
     msg = _message(campaign, template, contact, d, d.values)
-    earlier = ledger.message_sent(d.unit_code, d.kind, d.ref)
-    if earlier:
-        at = _local(earlier["at"])
-        d.status = f"已于{at}发送，不再重发"
-        result.skipped.append({"kind": d.kind, "unit_code": d.unit_code})
-        result.warnings.append(issue("M015", d.unit_code, unit=unit, what=KINDS[d.kind].label,
-                                     at=at, to=earlier.get("to", d.to)))
-        return None
-    folder = drafts_dir(campaign, d.kind)
+    folder = campaign.layout.followup_drafts_dir(KINDS[d.kind].label)
     folder.mkdir(parents=True, exist_ok=True)
     d.path = folder / (sanitise(d.stem) + ".eml")
     _write_atomic(d.path, msg.as_bytes(policy=POLICY))
     d.status = "待发送"
+    earlier = ledger.message_sent(d.unit_code, d.kind, d.ref)
+    if earlier:
+        at = _local(earlier["at"])
+        d.delivered, d.status = True, f"已于{at}发送，不再重发"
+        result.skipped.append({"kind": d.kind, "unit_code": d.unit_code})
+        result.warnings.append(issue("M015", d.unit_code, unit=unit, what=KINDS[d.kind].label,
+                                     at=at, to=earlier.get("to", d.to)))
     return d.path
-
-
-def drafts_dir(campaign: Campaign, kind: str) -> Path:
-    """DIR/mail/草稿/<种类>/, beside the notice's drafts."""
-    return campaign.layout.mail_drafts_dir / KINDS[kind].label
-
-
-def list_file(campaign: Campaign, kind: str) -> Path:
-    """DIR/mail/发送清单-<种类>.xlsx, beside the notice's 发送清单."""
-    lay = campaign.layout
-    return lay.mail_list_file.with_name(f"{lay.mail_list_file.stem}-{KINDS[kind].label}.xlsx")
 
 
 def _write_lists(campaign: Campaign, kinds: list[str], drafts: list[FollowUp]) -> list[Path]:
@@ -166,7 +154,8 @@ def _write_lists(campaign: Campaign, kinds: list[str], drafts: list[FollowUp]) -
         rows = [[f"{d.unit_code} {d.unit_name}", d.to, d.subject,
                  "\n".join(p.name for p in d.attachments), d.status]
                 for d in drafts if d.kind == kind]
-        out.append(write_table(list_file(campaign, kind), "发送清单", LIST_COLUMNS, rows, campaign,
+        path = campaign.layout.followup_list_file(KINDS[kind].label)
+        out.append(write_table(path, "发送清单", LIST_COLUMNS, rows, campaign,
                                f"{campaign.title}{KINDS[kind].label}邮件发送清单"))
     return out
 
