@@ -226,3 +226,49 @@ def test_extensions_in_campaign_yaml_are_checked(camp):
     assert deadline_for(c, "411503") == date(2099, 5, 27) == deadline_for(c, "411521")
     init_campaign(camp, "ip-protection-2021", lay.units_file, "2099-05-27")  # re-init keeps them
     assert load_campaign(camp).extensions == c.extensions
+
+
+def test_a_version_2_ledger_gains_the_messages_table(tmp_path):
+    from xlsx_workflow.ledger import MIGRATIONS, Ledger
+    path = tmp_path / "ledger.sqlite"
+    db = sqlite3.connect(path)
+    for statement in MIGRATIONS[1] + MIGRATIONS[2]:
+        db.execute(statement)
+    db.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+    db.executemany("INSERT INTO schema_version VALUES (?)", [(1,), (2,)])
+    db.commit()
+    db.close()
+    with Ledger(path) as led:
+        assert led.message_sent("411502", "receipt", "h") is None
+        led.record_message("411502", "receipt", "h", "<m@x>", "failed", {"to": "a@b.cn"})
+        assert led.message_sent("411502", "receipt", "h") is None  # a failure is retried
+        led.record_message("411502", "receipt", "h", "<m@x>", "sent", {"to": "a@b.cn"})
+        assert led.message_sent("411502", "receipt", "h")["to"] == "a@b.cn"
+        assert led.message_sent("411502", "receipt", "other") is None
+
+
+def test_a_refused_follow_up_is_recorded_and_sent_on_the_next_run(camp, tmp_path, smtp):
+    from mailhelpers import free_port
+    from xlsx_workflow.mail import SmtpSettings
+    from xlsx_workflow.messages import WorkflowError
+    from xlsx_workflow.outbox import send_followups
+    cli("import", camp, returns(camp, tmp_path, "浉河区.xlsx"), "--jobs", "1")
+    settings = SmtpSettings("127.0.0.1", smtp.port, "plain", SMTP_USER, SMTP_PASSWORD, 0, 0)
+    smtp.refuse = {SHIHE}
+    first = send_followups(camp, ["receipt"], settings)
+    assert first.failed == [{"kind": "receipt", "unit_code": "411502"}] and first.sent == []
+    assert [e.code for e in first.errors] == ["M008"]
+    assert [r["status"] for r in message_rows(camp)] == ["failed"]
+    smtp.refuse = set()
+    assert send_followups(camp, ["receipt"], settings).sent == [{"kind": "receipt",
+                                                                 "unit_code": "411502"}]
+    assert len(smtp.messages) == 1
+    # nothing left to send: the server is not even contacted
+    quiet = send_followups(camp, ["receipt"], SmtpSettings("127.0.0.1", free_port(), "plain"))
+    assert quiet.sent == [] and quiet.skipped == [{"kind": "receipt", "unit_code": "411502"}]
+    cli("import", camp, returns(camp, tmp_path, "平桥区.xlsx", unit=("411503", "平桥区")),
+        "--jobs", "1")
+    with pytest.raises(WorkflowError) as err:  # a message due and no server: stop, say where
+        send_followups(camp, ["receipt"], SmtpSettings("127.0.0.1", free_port(), "plain",
+                                                       pause=0, retries=0))
+    assert [i.code for i in err.value.issues] == ["M010"]
