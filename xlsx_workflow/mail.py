@@ -6,6 +6,9 @@ re-run rewrites the same bytes. A unit is never mailed twice with the same attac
 delivery is recorded in the ledger's `mail` table (kind "send") with the attachments' digest, and
 a later `--send` skips units whose digest was already delivered. The password is passed in by the
 caller (environment variable or prompt) and never written anywhere.
+
+The follow-up messages (mail --feedback/--receipt/--remind/--results) reuse the templates,
+message building and delivery here; followup.py plans them, outbox.py drafts and sends them.
 """
 from __future__ import annotations
 
