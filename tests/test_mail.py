@@ -265,3 +265,30 @@ def test_cli_mail_dry_run_and_send(camp, smtp):
     dry_again = json.loads(runner.invoke(main, ["mail", str(camp), "--json"]).stdout)
     assert dry_again["skipped"] == ["411502", "411503"]
     assert "不再重发" in dry_again["drafts"][0]["status"]
+
+
+@pytest.mark.parametrize("name", [
+    "说明.xlsx",
+    "411502-浉河区-联系人信息表-问题清单.xlsx",
+    "411502-" + "很长的单位名称" * 16 + "-标注.xlsx",  # RFC 2231 split into filename*0*, *1* …
+])
+def test_attachment_names_of_any_length_survive_every_parser(name):
+    import email
+    from email.header import decode_header, make_header
+    from email.message import EmailMessage
+    from xlsx_workflow.mimenames import POLICY, attach
+    msg = EmailMessage(policy=policy.SMTP)
+    msg["Subject"] = "附件"
+    msg.set_content("正文")
+    attach(msg, b"data", "application", "octet-stream", name)
+    raw = msg.as_bytes(policy=POLICY)
+    assert all(len(line) <= 998 for line in raw.split(b"\r\n"))
+    words = [w for w in raw.split() if w.startswith((b'"=?utf-8?b?', b"=?utf-8?b?"))]
+    assert words and all(len(w.strip(b'";')) <= 75 for w in words)  # RFC 2047's limit
+    [part] = email.message_from_bytes(raw, policy=policy.default).iter_attachments()
+    assert part.get_filename() == name and part.get_content() == b"data"
+    legacy = email.message_from_bytes(raw, policy=policy.compat32).get_payload()[1]
+    assert str(make_header(decode_header(legacy.get_filename()))) == name
+    again = email.message_from_bytes(
+        email.message_from_bytes(raw, policy=POLICY).as_bytes(policy=POLICY), policy=policy.default)
+    assert [a.get_filename() for a in again.iter_attachments()] == [name]  # as --send re-reads it
