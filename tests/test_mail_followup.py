@@ -272,3 +272,14 @@ def test_a_refused_follow_up_is_recorded_and_sent_on_the_next_run(camp, tmp_path
         send_followups(camp, ["receipt"], SmtpSettings("127.0.0.1", free_port(), "plain",
                                                        pause=0, retries=0))
     assert [i.code for i in err.value.issues] == ["M010"]
+
+
+def test_no_feedback_for_a_unit_whose_latest_version_is_fine(camp, tmp_path):
+    import os
+    bad = returns(camp, tmp_path, "第1次/浉河区.xlsx", CORPUS["text_in_count"][0])
+    good = returns(camp, tmp_path, "第2次/浉河区.xlsx")
+    os.utime(bad, (1653000000, 1653000000))    # 2022-05-20: the first version, rejected
+    os.utime(good, (1653600000, 1653600000))   # 2022-05-27: the corrected one
+    cli("import", camp, good, bad, "--jobs", "1")  # the older file comes later in the batch
+    doc = json.loads(cli("mail", camp, "--feedback", "--receipt", "--json").stdout)
+    assert [(d["kind"], d["unit_code"]) for d in doc["drafts"]] == [("receipt", "411502")]

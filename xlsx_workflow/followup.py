@@ -23,10 +23,11 @@ from decimal import Decimal
 
 from .campaign import Campaign, deadline_for
 from .feedback import LIST_SUFFIX, MARKED_SUFFIX
+from .import_status import RECEIPT_CODES
 from .layout import CONTACT_FORM_SUFFIX, unit_file_name
 from .ledger import CONTACT_FORM, REJECTED, SELF_ASSESSMENT, STATUS_LABELS, StoredReturn
 from .mail import Draft
-from .messages import WorkflowError, issue
+from .messages import ERROR, WARNING, WorkflowError, issue
 from .workbook.sheets import cn_date
 
 FEEDBACK, RECEIPT, REMIND, RESULTS = "feedback", "receipt", "remind", "results"
@@ -84,8 +85,8 @@ def plan_feedback(campaign: Campaign, ledger) -> list[FollowUp]:
     for unit in campaign.units:
         for form, suffix in ((SELF_ASSESSMENT, ""), (CONTACT_FORM, f"-{CONTACT_FORM_SUFFIX}")):
             files, history = groups.get((unit.code, form)), ledger.history(unit.code, form)
-            if not files or not history:
-                continue
+            if not files or not history or not problem_counts(history[0])[0]:
+                continue  # files left from an older version (imported in the same batch)
             files.sort(key=lambda p: (MARKED_SUFFIX in p.name, p.name))  # the list first
             out.append(FollowUp(unit.code, unit.name, attachments=files, kind=FEEDBACK,
                                 ref=history[0].sha256, stem=f"{unit.code}-{unit.name}{suffix}",
@@ -160,10 +161,18 @@ def plan_results(campaign: Campaign) -> tuple[list, list]:
 def return_values(ret: StoredReturn, history: list[StoredReturn]) -> dict:
     """What the templates say about one return; `history`: the unit's returns, newest first."""
     older = [h for h in history if (h.received_at, h.id) <= (ret.received_at, ret.id)]
+    _, errors, warnings = problem_counts(ret)
     return {"file": ret.source_name, "received": cn_time(ret.received_at),
             "status": STATUS_LABELS.get(ret.status, ret.status), "version": len(older),
-            "errors": ret.errors, "warnings": ret.warnings, "late": ret.late,
-            "total": number(ret.total)}
+            "errors": errors, "warnings": warnings, "late": ret.late, "total": number(ret.total)}
+
+
+def problem_counts(ret: StoredReturn) -> tuple[int, int, int]:
+    """(problems, errors, warnings) the unit can act on — what its 问题清单 lists (receipt
+    notes such as “late” left out)."""
+    severities = [i.get("severity") for i in ret.issues if i.get("code") not in RECEIPT_CODES]
+    errors, warnings = severities.count(ERROR), severities.count(WARNING)
+    return errors + warnings, errors, warnings
 
 
 def cn_time(moment: datetime) -> str:
