@@ -60,6 +60,15 @@ def reply(sender, subject, files=(), msg_id=None, date="Mon, 16 May 2022 09:30:0
     return msg.as_bytes()
 
 
+def raw_gbk_reply(sender, subject, name, data) -> bytes:
+    """A reply whose attachment name is raw 8-bit GBK in both headers (no encoding at all), as
+    older Outlook Express, Foxmail and some webmail clients on Chinese Windows send it."""
+    raw = reply(sender, subject, [("PLACEHOLDER.xlsx", data)])
+    gbk = name.encode("gbk")
+    raw = raw.replace(b'filename="PLACEHOLDER.xlsx"', b'filename="' + gbk + b'"')
+    return raw.replace(b"spreadsheetml.sheet\r\n", b'spreadsheetml.sheet; name="' + gbk + b'"\r\n', 1)
+
+
 def settings(server, **kw):
     base = dict(host="127.0.0.1", user=IMAP_USER, password=IMAP_PASSWORD, port=server.port,
                 ssl=False)
@@ -173,6 +182,49 @@ def test_cli_fetch(camp, tmp_path, imap):
                                env={"XW_IMAP_PASSWORD": ""})
     assert again.exit_code == 0, again.output
     assert "新邮件 0 封" in again.stdout and "此前已收取 1 封" in again.stdout
+
+
+def test_cli_fetch_saves_a_raw_gbk_attachment_name(camp, tmp_path, imap):
+    form = filled_form(camp, tmp_path, "411503", "平桥区", "lisi@163.com")
+    name = "平桥区-联系人信息表（第二版）.xlsx"
+    raw = raw_gbk_reply("pingqiao@county.example.cn", "平桥区", name, form.read_bytes())
+    assert name.encode("gbk") in raw and name.encode("utf-8") not in raw
+    from email import message_from_bytes
+    assert "\ufffd" in message_from_bytes(raw, policy=policy.default).get_payload()[1].get_filename()
+    imap.append(raw)
+    args = ["fetch", str(camp), "--imap", "127.0.0.1", "--port", str(imap.port), "--no-ssl",
+            "--user", IMAP_USER, "--jobs", "1", "--json"]
+    run = CliRunner().invoke(main, args, env={"XW_IMAP_PASSWORD": IMAP_PASSWORD})
+    assert run.exit_code == 0, run.output
+    doc = json.loads(run.stdout)
+    saved = [Path(p) for p in doc["messages"][0]["files"]]
+    assert [p.name for p in saved] == [name]  # not “����” replacement characters
+    assert saved[0].read_bytes() == form.read_bytes()
+    assert doc["messages"][0]["units"] == ["411503"]
+
+
+@pytest.mark.parametrize("header", [
+    "filename*=gb18030''{gb18030}",          # RFC 2231 with a Chinese charset
+    "filename*=GBK''{gbk}",
+    'filename="=?GB18030?B?{b64}?="',         # RFC 2047, GB18030
+    'filename="{utf8}"',                      # raw UTF-8 (RFC 6532)
+])
+def test_attachment_names_in_chinese_charsets_are_decoded(tmp_path, header):
+    name = "浉河区-自评表.xlsx"
+    values = {"gb18030": "".join(f"%{b:02X}" for b in name.encode("gb18030")),
+              "gbk": "".join(f"%{b:02X}" for b in name.encode("gbk")),
+              "b64": base64.b64encode(name.encode("gb18030")).decode(), "utf8": "@UTF8@"}
+    disposition = ("Content-Disposition: attachment; " + header.format(**values)).encode()
+    disposition = disposition.replace(b"@UTF8@", name.encode("utf-8"))
+    raw = (b"From: a@b.cn\r\nSubject: x\r\nMIME-Version: 1.0\r\n"
+           b"Content-Type: multipart/mixed; boundary=XX\r\n\r\n--XX\r\n"
+           b"Content-Type: text/plain\r\n\r\nhi\r\n--XX\r\n"
+           b"Content-Type: application/octet-stream\r\n" + disposition +
+           b"\r\nContent-Transfer-Encoding: base64\r\n\r\nZGF0YQ==\r\n--XX--\r\n")
+    eml = tmp_path / "m.eml"
+    eml.write_bytes(raw)
+    saved = extract_eml(eml, tmp_path / "out")
+    assert [p.name for p in saved] == [name] and saved[0].read_bytes() == b"data"
 
 
 # --- saved .eml files (no server) ------------------------------------------------------------

@@ -65,6 +65,25 @@ def check_message(camp, msg, code, name, to):
     assert f"{code}-{name}-自评表.xlsx" in attached
 
 
+def check_attachment_names(raw: bytes, names: list[str]) -> None:
+    """Each attachment name in both RFC 2231 and RFC 2047, read back by the modern parser and by
+    the legacy compat32 one (get_filename, then decode_header as old scripts and clients do)."""
+    import email
+    from email.header import decode_header, make_header
+    head = raw.split(b"\r\n\r\n--", 1)[1]
+    assert head.count(b"filename*=utf-8''") == len(names)
+    assert head.count(b'filename="=?utf-8?b?') == len(names)
+    assert head.count(b'name="=?utf-8?b?') == 2 * len(names)  # Content-Type name= too
+    assert all(len(line) <= 998 for line in raw.split(b"\r\n"))
+    modern = email.message_from_bytes(raw, policy=policy.default)
+    assert [a.get_filename() for a in modern.iter_attachments()] == names
+    assert not any(a.defects for a in modern.iter_attachments())
+    legacy = email.message_from_bytes(raw, policy=policy.compat32)
+    parts = [p for p in legacy.walk() if p.get("Content-Disposition", "").startswith("attachment")]
+    assert [str(make_header(decode_header(p.get_filename()))) for p in parts] == names
+    assert [str(make_header(decode_header(p.get_param("name")))) for p in parts] == names
+
+
 def test_drafts_have_chinese_attachment_names_and_a_send_list(camp):
     result = prepare_mail(camp)
     assert codes(result.warnings) == ["M001"] and "411521 罗山县" in result.warnings[0].message
@@ -73,7 +92,7 @@ def test_drafts_have_chinese_attachment_names_and_a_send_list(camp):
     for code, name, to in (("411502", "浉河区", "shihe@county.example.cn"),
                            ("411503", "平桥区", "pingqiao@county.example.cn")):
         raw = drafts[code].path.read_bytes()
-        assert b"filename*=utf-8''" in raw or b"filename*0*=utf-8''" in raw  # RFC 2231
+        check_attachment_names(raw, [f"{code}-{name}-自评表.xlsx", f"{code}-{name}-联系人信息表.xlsx"])
         check_message(camp, parse(raw), code, name, to)
         assert parse(raw)["X-Unsent"] == "1"  # Outlook opens it as a draft
     assert drafts["411502"].path.parent == layout(camp).mail_drafts_dir
@@ -132,6 +151,8 @@ def test_send_delivers_each_unit_once(camp, smtp):
     got = {rcpts[0]: parse(raw) for _, rcpts, raw in smtp.messages}
     assert sorted(got) == ["pingqiao@county.example.cn", "shihe@county.example.cn"]
     check_message(camp, got["shihe@county.example.cn"], "411502", "浉河区", "shihe@county.example.cn")
+    check_attachment_names(next(raw for _, r, raw in smtp.messages if r == ["shihe@county.example.cn"]),
+                           ["411502-浉河区-自评表.xlsx", "411502-浉河区-联系人信息表.xlsx"])
     check_message(camp, got["pingqiao@county.example.cn"], "411503", "平桥区",
                   "pingqiao@county.example.cn")
     assert all(f == OFFICE for f, _, _ in smtp.messages)
@@ -244,3 +265,30 @@ def test_cli_mail_dry_run_and_send(camp, smtp):
     dry_again = json.loads(runner.invoke(main, ["mail", str(camp), "--json"]).stdout)
     assert dry_again["skipped"] == ["411502", "411503"]
     assert "不再重发" in dry_again["drafts"][0]["status"]
+
+
+@pytest.mark.parametrize("name", [
+    "说明.xlsx",
+    "411502-浉河区-联系人信息表-问题清单.xlsx",
+    "411502-" + "很长的单位名称" * 16 + "-标注.xlsx",  # RFC 2231 split into filename*0*, *1* …
+])
+def test_attachment_names_of_any_length_survive_every_parser(name):
+    import email
+    from email.header import decode_header, make_header
+    from email.message import EmailMessage
+    from xlsx_workflow.mimenames import POLICY, attach
+    msg = EmailMessage(policy=policy.SMTP)
+    msg["Subject"] = "附件"
+    msg.set_content("正文")
+    attach(msg, b"data", "application", "octet-stream", name)
+    raw = msg.as_bytes(policy=POLICY)
+    assert all(len(line) <= 998 for line in raw.split(b"\r\n"))
+    words = [w for w in raw.split() if w.startswith((b'"=?utf-8?b?', b"=?utf-8?b?"))]
+    assert words and all(len(w.strip(b'";')) <= 75 for w in words)  # RFC 2047's limit
+    [part] = email.message_from_bytes(raw, policy=policy.default).iter_attachments()
+    assert part.get_filename() == name and part.get_content() == b"data"
+    legacy = email.message_from_bytes(raw, policy=policy.compat32).get_payload()[1]
+    assert str(make_header(decode_header(legacy.get_filename()))) == name
+    again = email.message_from_bytes(
+        email.message_from_bytes(raw, policy=POLICY).as_bytes(policy=POLICY), policy=policy.default)
+    assert [a.get_filename() for a in again.iter_attachments()] == [name]  # as --send re-reads it

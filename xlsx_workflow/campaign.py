@@ -58,6 +58,7 @@ class Campaign:
     rubric_version: int = 0
     rubric_hash: str = ""
     warnings: list[Issue] = field(default_factory=list)
+    extensions: dict = field(default_factory=dict)  # unit code → {"materials"/"contact": date}
 
     @property
     def layout(self) -> Layout:
@@ -66,6 +67,7 @@ class Campaign:
 
 def init_campaign(dir, rubric: str, units_file=None, deadline=None, title=None) -> Campaign:
     """Create (or refresh) the campaign folder `dir`; raises WorkflowError on bad input."""
+    from .extensions import extensions_lenient
     lay = layout(dir)
     if lay.root.exists() and not lay.root.is_dir():
         raise WorkflowError([issue("C006", path=str(lay.root))])
@@ -81,7 +83,8 @@ def init_campaign(dir, rubric: str, units_file=None, deadline=None, title=None) 
         created=created, rubric_source=source, rubric=rub, year=int(rub.year or created.year),
         title=title or rub.title, deadlines=_deadlines(rub, deadline), office=_office(rub),
         password=str(old.get("sheet_password") or _password()), units=units,
-        rubric_version=rub.version, rubric_hash=rub.content_hash, warnings=warnings)
+        rubric_version=rub.version, rubric_hash=rub.content_hash, warnings=warnings,
+        extensions=extensions_lenient(old.get("extensions")))
     lay.root.mkdir(parents=True, exist_ok=True)
     _write_units(lay.units_file, units)
     _write_yaml(lay, camp)
@@ -111,6 +114,9 @@ def load_campaign(dir) -> Campaign:
     if camp.created is None:
         raise WorkflowError([issue("C002", str(lay.campaign_file), detail="created 不是时间")])
     camp.units, camp.warnings = read_units(lay.units_file, rub)
+    from .extensions import read_extensions
+    camp.extensions, found = read_extensions(doc.get("extensions"), camp, str(lay.campaign_file))
+    camp.warnings += found
     if rub.content_hash != camp.rubric_hash:
         camp.warnings.append(issue("C005", str(lay.campaign_file), old=camp.rubric_version,
                                    new=rub.version))
@@ -178,11 +184,27 @@ def _write_yaml(lay: Layout, c: Campaign) -> None:
         "office": dict(c.office.__dict__), "sheet_password": c.password,
         "units": lay.units_file.name,
     }
-    head = ("# 考核活动（由 xlsx-workflow init 生成）。title、deadlines、office 可以修改；\n"
+    if c.extensions:
+        from .extensions import extensions_doc
+        doc["extensions"] = extensions_doc(c.extensions)
+    head = ("# 考核活动（由 xlsx-workflow init 生成）。title、deadlines、office、extensions 可以修改；\n"
             "# id、created、rubric、sheet_password 请勿修改（已下发的自评表依据它们核对）。\n")
     tmp = lay.campaign_file.with_name(lay.campaign_file.name + ".tmp")
     tmp.write_text(head + yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
     tmp.replace(lay.campaign_file)
+
+
+# --- per-unit deadline extensions -------------------------------------------------------------
+
+def deadline_for(campaign: Campaign, unit_code, kind: str = "materials") -> date | None:
+    """The deadline that applies to one unit: its extension when it has one (an extension
+    never shortens the campaign's deadline), else the campaign's `kind` deadline. The one
+    place that knows about extensions; late marking and reminders ask it."""
+    common = campaign.deadlines.get(kind)
+    extended = (campaign.extensions.get(str(unit_code)) or {}).get(kind) if unit_code else None
+    if extended is None or (common is not None and extended <= common):
+        return common
+    return extended
 
 
 # --- units -----------------------------------------------------------------------------------

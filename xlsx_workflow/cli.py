@@ -229,6 +229,44 @@ def contacts(directory, as_json):
                f"{missing} 个缺少邮箱）")
 
 
+@main.command("extend")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("unit", required=False)
+@click.argument("day", required=False, metavar="[YYYY-MM-DD]")
+@click.option("--contact", "kind", flag_value="contact",
+              help="延长联系人信息表的截止日期（默认延长自评表的截止日期）。")
+@click.option("--remove", is_flag=True, help="取消该单位的延期。")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON。")
+def extend(directory, unit, day, kind, remove, as_json):
+    """给单位 UNIT（单位代码）延期到 DAY，记在 campaign.yaml 的 extensions 中；不给 UNIT 时列出所有延期。
+
+    逾期判定和催报邮件（mail --remind）按延期后的日期。"""
+    from .campaign import deadline_for, load_campaign
+    from .extensions import set_extension
+    kind = kind or "materials"
+    if unit and not (day or remove):
+        raise click.UsageError("请给出延期后的日期 YYYY-MM-DD，或加 --remove 取消延期。")
+    camp = _call(set_extension, directory, unit, None if remove else day, kind) if unit \
+        else _call(load_campaign, directory)
+    for w in camp.warnings:
+        click.echo(str(w), err=True)
+    rows = [{"unit_code": u.code, "unit_name": u.name,
+             "materials": str(deadline_for(camp, u.code, "materials") or ""),
+             "contact": str(deadline_for(camp, u.code, "contact") or "")}
+            for u in camp.units if u.code in camp.extensions]
+    if as_json:
+        emit_json({"extensions": rows, "files": [str(camp.layout.campaign_file)]})
+        return
+    common = camp.deadlines
+    click.echo(f"统一截止日期：自评表 {common.get('materials') or '未定'}，"
+               f"联系人信息表 {common.get('contact') or '未定'}")
+    for r in rows:
+        click.echo(f"  {r['unit_code']} {r['unit_name']}：自评表 {r['materials'] or '未定'}，"
+                   f"联系人信息表 {r['contact'] or '未定'}")
+    if not rows:
+        click.echo("  没有单位延期。")
+
+
 def _secret(env: str, prompt: str) -> str:
     """A password from the environment variable `env`, else asked for (never echoed or saved)."""
     import os
@@ -249,20 +287,41 @@ def _secret(env: str, prompt: str) -> str:
 @click.option("--retries", default=3, show_default=True, type=click.IntRange(0, 10),
               help="临时失败（4xx、连接中断）时的重试次数。")
 @click.option("--edit-template", is_flag=True,
-              help="把内置邮件模板复制到 DIR/templates/mail/ 供修改（已有则不覆盖），不写草稿。")
+              help="把内置邮件模板复制到 DIR/templates/mail/ 供修改（已有则不覆盖），不写草稿；"
+                   "与 --feedback 等同用时复制这些邮件的模板。")
+@click.option("--feedback", "kinds", flag_value="feedback", multiple=True,
+              help="给报送表有问题的单位发问题清单和标注副本（DIR/import/反馈/）。")
+@click.option("--receipt", "kinds", flag_value="receipt", multiple=True,
+              help="给自评表已接收的单位发回执（收到时间、版本、系统计算总分、后续安排）。")
+@click.option("--remind", "kinds", flag_value="remind", multiple=True,
+              help="给尚未报送（或报送均被退回）的单位发催报：截止日期前 --days 天内，或已逾期。")
+@click.option("--results", "kinds", flag_value="results", multiple=True,
+              help="给已评分的单位发考核结果和反馈单（DIR/report/反馈单/）。")
+@click.option("--days", default=3, show_default=True, type=click.IntRange(0, 366),
+              help="与 --remind 同用：离本单位截止日期（含延期）不超过几天时催报。")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON。")
-def mail(directory, send, host, port, security, user, pause, retries, edit_template, as_json):
+def mail(directory, send, host, port, security, user, pause, retries, edit_template, kinds, days,
+         as_json):
     """给每个单位写邮件草稿（附自评表和联系人信息表）；加 --send 时经 SMTP 发出。
 
+    加 --feedback、--receipt、--remind、--results 时改为写（并发送）这些后续邮件；
+    每封邮件只发一次（记在台账中）。
+
     密码（授权码）取自环境变量 XW_SMTP_PASSWORD，没有时提示输入；不会写入任何文件。"""
+    from .followup import template_names
     from .mail import SmtpSettings, copy_template, prepare_mail, send_mail
+    kinds = list(dict.fromkeys(kinds))
+    if kinds and not edit_template:
+        return _mail_followups(directory, kinds, days, send, host, port, security, user, pause,
+                               retries, as_json)
     try:
         if edit_template:
-            path = copy_template(directory)
+            paths = copy_template(directory, template_names(kinds))
             if as_json:
-                emit_json({"files": [str(path)]})
+                emit_json({"files": [str(p) for p in paths]})
             else:
-                click.echo(f"邮件模板：{path}（修改后运行 xlsx-workflow mail DIR 查看草稿）")
+                for path in paths:
+                    click.echo(f"邮件模板：{path}（修改后运行 xlsx-workflow mail DIR 查看草稿）")
             return
         if not send:
             result = prepare_mail(directory)
@@ -288,6 +347,44 @@ def mail(directory, send, host, port, security, user, pause, retries, edit_templ
         if send:
             click.echo(f"本次发出 {len(result.sent)} 封，已发过未重发 {len(result.skipped)} 封，"
                        f"失败 {len(result.failed)} 封。")
+    if result.errors:
+        sys.exit(1)
+
+
+def _mail_followups(directory, kinds, days, send, host, port, security, user, pause, retries,
+                    as_json):
+    """mail --feedback/--receipt/--remind/--results: drafts, and with --send delivery."""
+    from .mail import SmtpSettings
+    from .outbox import prepare_followups, send_followups
+    labels = {"feedback": "问题反馈", "receipt": "回执", "remind": "催报", "results": "考核结果"}
+    try:
+        result = prepare_followups(directory, kinds, days)
+        if send:
+            if not host:
+                raise click.UsageError("--send 需要 --smtp 发件服务器。")
+            from .campaign import load_campaign
+            login = user or load_campaign(directory).office.email
+            settings = SmtpSettings(host, port, security, login, None, pause, retries)
+            if result.pending:  # nothing to send: no password asked for
+                settings.password = _secret("XW_SMTP_PASSWORD", f"{login} 的授权码（或密码）")
+            with _LazyProgress("发送邮件") as tick:
+                result = send_followups(directory, kinds, settings, days, progress=tick)
+    except WorkflowError as e:
+        fail(e)
+    for i in result.warnings + result.errors:
+        click.echo(str(i), err=True)
+    if as_json:
+        emit_json(result.to_json())
+    else:
+        for kind in kinds:
+            mine = [d for d in result.drafts if d.kind == kind]
+            line = f"{labels[kind]}邮件：待发送草稿 {sum(1 for d in mine if d.path)} 封"
+            if send:
+                line += f"，本次发出 {sum(1 for x in result.sent if x['kind'] == kind)} 封"
+            skipped = sum(1 for x in result.skipped if x["kind"] == kind)
+            click.echo(line + f"，已发过未重发 {skipped} 封。")
+        for path in result.lists:
+            click.echo(f"发送清单：{path}")
     if result.errors:
         sys.exit(1)
 

@@ -23,6 +23,7 @@ from typing import Callable, Optional
 from .campaign import Campaign, load_campaign
 from .layout import sanitise
 from .messages import Issue, WorkflowError, issue
+from .mimenames import attachment_name
 from .transport import ImapSettings, Mailbox
 
 KIND_FETCHED = "fetched"
@@ -133,32 +134,13 @@ def _attachment_parts(msg: EmailMessage):
 
 
 def _filename(part, n: int) -> str:
-    """The decoded name: RFC 2231 (filename*=utf-8''…) and RFC 2047 (=?GBK?B?…?=, as many
-    Chinese mail clients send it) both."""
-    name = part.get_filename() or part.get_param("name", header="content-type") or ""
-    if isinstance(name, tuple):  # an RFC 2231 value the parser left undecoded
-        name = _decode_2231(name)
-    name = str(name)
-    if "=?" in name:
-        from email.header import decode_header, make_header
-        try:
-            name = str(make_header(decode_header(name)))
-        except (LookupError, ValueError, UnicodeError):
-            pass
-    name = Path(name.replace("\\", "/")).name.strip()  # never a path
+    """The decoded name (mimenames.attachment_name), never a path; “附件n.ext” when it has none."""
+    name = Path(attachment_name(part).replace("\\", "/")).name.strip()
     if not name:
         import mimetypes
         ext = mimetypes.guess_extension(part.get_content_type()) or ".bin"
         name = f"附件{n}{ext}"
     return name
-
-
-def _decode_2231(value: tuple) -> str:
-    charset, _, text = value
-    try:
-        return text.encode("latin-1").decode(charset or "utf-8")
-    except (LookupError, UnicodeError):
-        return text
 
 
 def _unique(dest: Path, name: str, taken: list[Path]) -> str:

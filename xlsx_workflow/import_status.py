@@ -163,9 +163,10 @@ class CampaignStatus:
         return [u for u in self.units if not u.in_force]
 
     def missing_issues(self) -> list[Issue]:
-        deadline = self.campaign.deadlines.get("materials") or "未定"
+        from .campaign import deadline_for
         return [issue("B002", "", unit=f"{u.unit_code} {u.unit_name}",
-                      deadline=deadline) for u in self.missing]
+                      deadline=deadline_for(self.campaign, u.unit_code) or "未定")
+                for u in self.missing]
 
     def to_json(self) -> dict:
         return {"campaign": self.campaign.id, "units": [u.to_json() for u in self.units],

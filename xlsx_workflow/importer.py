@@ -22,7 +22,7 @@ from pathlib import Path, PurePosixPath
 from typing import Callable, Optional
 
 from .archive import archive_file, sweep_partials
-from .campaign import Campaign, load_campaign
+from .campaign import Campaign, deadline_for, load_campaign
 from .engine import score_unit
 from .import_status import FileOutcome, ImportResult
 from .ingest import ARCHIVE, WORKBOOK, Received, assert_safe_xml, collect, sniff
@@ -373,7 +373,7 @@ def _record_return(led: Ledger, import_id: int, campaign: Campaign, o: FileOutco
     if o.status != REJECTED and any(i.severity == ERROR for i in o.issues):
         o.status, o.total = REJECTED, None
     deadline_key = "contact" if ex.form == CONTACT_FORM else "materials"
-    led.deadline = campaign.deadlines.get(deadline_key)
+    led.deadline = deadline_for(campaign, o.unit_code, deadline_key)  # extensions included
     stored = led.record_return(import_id, ReturnRecord(
         o.sha256, o.name, now, o.status, o.unit_code, o.size, o.relpath, o.total,
         ex.values, o.issues, kind=ex.form or SELF_ASSESSMENT))

@@ -7,6 +7,7 @@
     DIR/simulate/收件/        simulated returns (demo and tests), with received.json
     DIR/联系人名录.xlsx        whom to mail per unit (contacts)
     DIR/mail/草稿/ mail/发送清单.xlsx   .eml drafts and the send list (mail)
+    DIR/mail/草稿/<种类>/ mail/发送清单-<种类>.xlsx   follow-ups: 问题反馈 回执 催报 考核结果
     DIR/inbox/               fetched messages (.eml) and their attachments (fetch)
     DIR/templates/mail/      the office's own mail template, if any
 
@@ -127,6 +128,14 @@ class Layout:
     def mail_templates_dir(self) -> Path:
         """The office's own copy of the mail template (used instead of the built-in one)."""
         return self.root / "templates" / "mail"
+
+    def followup_drafts_dir(self, kind_label: str) -> Path:
+        """The drafts of one kind of follow-up mail (问题反馈, 回执, 催报, 考核结果)."""
+        return self.mail_drafts_dir / sanitise(kind_label)
+
+    def followup_list_file(self, kind_label: str) -> Path:
+        """发送清单-<种类>.xlsx: the send list of one kind of follow-up mail."""
+        return self.mail_dir / f"发送清单-{sanitise(kind_label)}.xlsx"
 
     @property
     def inbox_dir(self) -> Path:

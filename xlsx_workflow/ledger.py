@@ -60,6 +60,13 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {  # version → statements; never edit
     2: (  # contact forms are recorded too; only self-assessment returns are scored
         "ALTER TABLE returns ADD COLUMN kind TEXT NOT NULL DEFAULT 'self_assessment'",
     ),
+    3: (  # follow-up mail (feedback, receipt, remind, results): one row per delivery attempt,
+          # keyed by unit, kind and what the message refers to (a return's sha256, a deadline…)
+        """CREATE TABLE messages (id INTEGER PRIMARY KEY, unit_code TEXT NOT NULL,
+            kind TEXT NOT NULL, ref TEXT NOT NULL, message_id TEXT, status TEXT NOT NULL,
+            at TEXT NOT NULL, detail TEXT NOT NULL DEFAULT '')""",
+        "CREATE INDEX messages_by_key ON messages(unit_code, kind, ref)",
+    ),
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 
@@ -369,6 +376,26 @@ class Ledger:
         newest = rows[0]["id"]
         self.db.executemany("UPDATE returns SET superseded_by = ? WHERE id = ?",
                             [(newest, r["id"]) for r in rows[1:]])
+
+    # -- follow-up mail ----------------------------------------------------------------------
+
+    def record_message(self, unit_code: str, kind: str, ref: str, message_id: str,
+                       status: str, detail: dict) -> None:
+        """One delivery attempt of a follow-up message (its own transaction)."""
+        self.db.execute(
+            "INSERT INTO messages (unit_code, kind, ref, message_id, status, at, detail)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (unit_code, kind, ref, message_id, status, self._now(),
+             json.dumps(detail, ensure_ascii=False, sort_keys=True)))
+
+    def message_sent(self, unit_code: str, kind: str, ref: str) -> Optional[dict]:
+        """The earlier successful delivery of this message (`at` as stored, UTC), if any."""
+        row = self.db.execute(
+            "SELECT at, message_id, detail FROM messages WHERE unit_code = ? AND kind = ?"
+            " AND ref = ? AND status = 'sent' ORDER BY id LIMIT 1",
+            (unit_code, kind, ref)).fetchone()
+        return None if row is None else {"at": row["at"], "message_id": row["message_id"],
+                                         **json.loads(row["detail"] or "{}")}
 
     # -- reading -----------------------------------------------------------------------------
 

@@ -6,6 +6,9 @@ re-run rewrites the same bytes. A unit is never mailed twice with the same attac
 delivery is recorded in the ledger's `mail` table (kind "send") with the attachments' digest, and
 a later `--send` skips units whose digest was already delivered. The password is passed in by the
 caller (environment variable or prompt) and never written anywhere.
+
+The follow-up messages (mail --feedback/--receipt/--remind/--results) reuse the templates,
+message building and delivery here; followup.py plans them, outbox.py drafts and sends them.
 """
 from __future__ import annotations
 
@@ -22,10 +25,11 @@ from email.utils import formatdate
 from pathlib import Path
 from typing import Callable, Optional
 
-from .campaign import Campaign, load_campaign
+from .campaign import Campaign, deadline_for, load_campaign
 from .contacts import Contact, contact_directory, valid_email, write_table
 from .layout import sanitise
 from .messages import Issue, WorkflowError, issue
+from .mimenames import POLICY, attach
 from .transport import LOOPBACK, SendFailure, SmtpClient, SmtpSettings
 from .workbook.sheets import cn_date
 
@@ -112,7 +116,7 @@ def _drafts(campaign: Campaign) -> MailResult:
             continue
         message = _message(campaign, template, contact, draft)
         draft.path = out / (sanitise(f"{contact.unit_code}-{contact.unit_name}") + ".eml")
-        _write_atomic(draft.path, message.as_bytes(policy=policy.SMTP))
+        _write_atomic(draft.path, message.as_bytes(policy=POLICY))
         draft.status = "待发送"
     return result
 
@@ -133,38 +137,45 @@ def _attachments(campaign: Campaign, contact: Contact, draft: Draft) -> list[Iss
     return errors
 
 
-def _template(campaign: Campaign):
+def _template(campaign: Campaign, name: str = TEMPLATE):
     """The office's template (DIR/templates/mail/) when there is one, else the built-in."""
     import jinja2
     own = campaign.layout.mail_templates_dir
-    folder = own if (own / TEMPLATE).is_file() else BUILTIN_TEMPLATES
+    folder = own if (own / name).is_file() else BUILTIN_TEMPLATES
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(folder)), autoescape=False,
                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     try:
-        return env.get_template(TEMPLATE)
+        return env.get_template(name)
     except jinja2.TemplateError as e:
-        raise WorkflowError([issue("M004", path=str(folder / TEMPLATE), detail=_short(e))])
+        raise WorkflowError([issue("M004", path=str(folder / name), detail=_short(e))])
 
 
-def copy_template(dir) -> Path:
-    """Put the built-in template into DIR/templates/mail/ for the office to edit (an existing
-    copy is kept); returns its path."""
-    target = load_campaign(dir).layout.mail_templates_dir / TEMPLATE
-    if not target.is_file():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes((BUILTIN_TEMPLATES / TEMPLATE).read_bytes())
-    return target
+def copy_template(dir, names: tuple = (TEMPLATE,)) -> list[Path]:
+    """Put the built-in templates `names` into DIR/templates/mail/ for the office to edit (an
+    existing copy is kept); returns their paths."""
+    folder = load_campaign(dir).layout.mail_templates_dir
+    out = []
+    for name in names:
+        target = folder / name
+        if not target.is_file():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes((BUILTIN_TEMPLATES / name).read_bytes())
+        out.append(target)
+    return out
 
 
-def render(campaign: Campaign, template, contact: Contact, names: list[str]) -> tuple[str, str]:
-    """(subject, body) of one unit's mail; the template's first line is “主题：…”."""
+def render(campaign: Campaign, template, contact: Contact, names: list[str],
+           extra: Optional[dict] = None) -> tuple[str, str]:
+    """(subject, body) of one unit's mail; the template's first line is “主题：…”. `extra`:
+    the values a follow-up message adds (receipt, reminder …)."""
     import jinja2
     office = campaign.office
     values = {"title": campaign.title, "year": campaign.year,
               "unit": {"name": contact.unit_name, "code": contact.unit_code},
               "contact": {"name": contact.name, "email": contact.email},
               "deadlines": {k: cn_date(v) for k, v in campaign.deadlines.items()},
-              "office": dict(office.__dict__), "attachments": names}
+              "deadline": cn_date(deadline_for(campaign, contact.unit_code)),
+              "office": dict(office.__dict__), "attachments": names, **(extra or {})}
     try:
         text = template.render(**values)
     except jinja2.TemplateError as e:
@@ -177,9 +188,11 @@ def render(campaign: Campaign, template, contact: Contact, names: list[str]) -> 
     return head.group(1).strip(), "\n".join(lines[1:]).strip("\n") + "\n"
 
 
-def _message(campaign: Campaign, template, contact: Contact, draft: Draft) -> EmailMessage:
+def _message(campaign: Campaign, template, contact: Contact, draft: Draft,
+             extra: Optional[dict] = None) -> EmailMessage:
+    """The unit's message; `extra`: the follow-up values for the template (see followup.py)."""
     names = [p.name for p in draft.attachments]
-    subject, body = render(campaign, template, contact, names)
+    subject, body = render(campaign, template, contact, names, extra)
     office = campaign.office
     domain = office.email.rsplit("@", 1)[1]
     draft.subject, draft.to = subject, contact.address
@@ -193,10 +206,10 @@ def _message(campaign: Campaign, template, contact: Contact, draft: Draft) -> Em
     msg["Message-ID"] = draft.message_id
     msg["X-Unsent"] = "1"  # Outlook opens the .eml as a draft ready to send, not as received mail
     msg.set_content(body, charset="utf-8")
-    for path in draft.attachments:  # policy SMTP writes the Chinese name as filename*=utf-8''…
-        msg.add_attachment(path.read_bytes(), maintype=XLSX_TYPE[0], subtype=XLSX_TYPE[1],
-                           filename=path.name)
-    msg.set_boundary(f"==xw-{draft.digest[:32]}==")  # deterministic drafts
+    for path in draft.attachments:  # the Chinese name in RFC 2231 and RFC 2047 both
+        attach(msg, path.read_bytes(), XLSX_TYPE[0], XLSX_TYPE[1], path.name)
+    if msg.is_multipart():
+        msg.set_boundary(f"==xw-{draft.digest[:32]}==")  # deterministic drafts
     return msg
 
 
@@ -297,9 +310,14 @@ def send_mail(dir, settings: SmtpSettings, sleep: Callable[[float], None] = time
     return result
 
 
-def _send_one(campaign: Campaign, smtp: SmtpClient, ledger, draft: Draft, result: MailResult) -> None:
+def _send_one(campaign: Campaign, smtp: SmtpClient, ledger, draft: Draft, result: MailResult,
+              note: Optional[Callable[[str, dict], None]] = None) -> None:
+    """Deliver one draft; `note(status, detail)` records the outcome (default: the mail table,
+    kind "send"; follow-ups record into the messages table)."""
     from email import message_from_bytes
-    msg = message_from_bytes(draft.path.read_bytes(), policy=policy.SMTP)
+    note = note or (lambda status, detail: record(ledger, draft.unit_code, KIND_SEND,
+                                                  draft.message_id, status, detail))
+    msg = message_from_bytes(draft.path.read_bytes(), policy=POLICY)
     del msg["X-Unsent"], msg["Date"]
     msg["Date"] = formatdate(localtime=True)
     detail = {"to": draft.to, "subject": draft.subject, "digest": draft.digest,
@@ -308,8 +326,7 @@ def _send_one(campaign: Campaign, smtp: SmtpClient, ledger, draft: Draft, result
     try:
         attempts = smtp.send(msg, campaign.office.email, [_addr(draft.to)])
     except SendFailure as f:
-        record(ledger, draft.unit_code, KIND_SEND, draft.message_id, FAILED,
-               {**detail, "attempts": f.attempts, "error": f.detail})
+        note(FAILED, {**detail, "attempts": f.attempts, "error": f.detail})
         if f.never_connected and not result.sent:
             raise WorkflowError([issue("M010", host=smtp.s.host, port=smtp.s.port_or_default,
                                        detail=f.detail)])
@@ -319,8 +336,7 @@ def _send_one(campaign: Campaign, smtp: SmtpClient, ledger, draft: Draft, result
         result.failed.append(draft.unit_code)
         draft.status = f"发送失败：{f.detail}"
         return
-    record(ledger, draft.unit_code, KIND_SEND, draft.message_id, SENT,
-           {**detail, "attempts": attempts})
+    note(SENT, {**detail, "attempts": attempts})
     result.sent.append(draft.unit_code)
     draft.status = f"已于{datetime.now().strftime('%Y-%m-%d %H:%M')}发送"
 

@@ -82,6 +82,9 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "C004": (ERROR, "没有单位名单：考核细则 {rubric} 未列出默认单位。请用 --units 指定单位名单文件（.xlsx 或 .csv，列：代码、名称、类型、邮箱）。"),
     "C005": (WARNING, "考核细则文件已改动：内容校验值与 campaign.yaml 记录的不同（第{old}版 → 第{new}版）。已下发的自评表按原细则填写；确需改用新细则时，请重新运行 init 并重新生成、下发。"),
     "C006": (ERROR, "{path} 已存在且不是文件夹。请换一个考核活动文件夹。"),
+    "C007": (ERROR, "campaign.yaml 的 extensions（延期）中的单位代码 {unit_code} 不在单位名单 units.csv 中。请改正代码，或删除这一项。"),
+    "C008": (ERROR, "campaign.yaml 的 extensions（延期）中 {unit} 的日期「{value}」无效。应写成“单位代码: YYYY-MM-DD”（如 411502: 2022-06-03），或分别写 materials（自评表）和 contact（联系人信息表）的日期。"),
+    "C009": (WARNING, "{unit} 的延期截止日期 {day} 不晚于统一截止日期 {deadline}，不起作用（延期不会提前截止日期）。请改为更晚的日期，或删除这一项。"),
     # Unit lists (U…): the office's own .xlsx/.csv
     "U001": (ERROR, "找不到单位名单文件 {path}。请检查路径。"),
     "U002": (ERROR, "单位名单的格式 {ext} 不支持。请在 Excel/WPS 中另存为 .xlsx 或 .csv 后重试。"),
@@ -108,6 +111,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "M012": (WARNING, "来信地址 {sender} 与 {unit} 登记的邮箱 {expected} 不一致。请核实这份报送确实来自该单位；如联系人已更换，请让该单位重新报送联系人信息表。"),
     "M013": (INFO, "邮件「{subject}」（来自 {sender}）没有附件，未导入。"),
     "M014": (ERROR, "无法读取邮件文件 {path}：{detail}。请从邮箱中重新“另存为 .eml”后再导入。"),
+    "M015": (INFO, "{unit} 的{what}邮件已于 {at} 发给 {to}，本次不再重发。"),
+    "M016": (ERROR, "还没有考核结果（找不到或无法读取 {path}）。请先运行 xlsx-workflow report DIR 计算得分并生成各单位反馈单，再发送考核结果。"),
+    "M017": (ERROR, "找不到 {unit} 的反馈单（{path}）。请重新运行 xlsx-workflow report DIR 生成反馈单后再发送。"),
+    "M018": (INFO, "{unit} 尚未报送自评表，离截止日期 {deadline} 还有 {left} 天（多于 --days {days} 天），本次不发催报。"),
     # Batch import (B…): the import pipeline around the per-file checks
     "B001": (ERROR, "检查该文件时出现意外错误（{detail}），未能导入。请用 Excel/WPS 打开后另存为 .xlsx 再发送；仍不行时请把文件交给系统维护人员。"),
     "B002": (WARNING, "{unit} 尚未报送自评表（或报送的均被退回），截止日期 {deadline}。请催报。"),
