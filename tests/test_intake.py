@@ -176,6 +176,19 @@ def test_a_correction_after_the_deadline_is_not_late(camp, tmp_path):
     assert sheet[b.name]["是否逾期"] == "是"
 
 
+def test_an_extension_granted_after_import_decides_lateness_everywhere(camp, tmp_path):
+    """The unit's own deadline (campaign.yaml extensions, `extend`) is what status and score
+    judge by, also for returns imported before the extension was granted."""
+    c, wbs, _ = camp
+    b = c.units[1]
+    late = received_on(fill(wbs[b.code], tmp_path / "b.xlsx", valid_values(c, 4)), date(2022, 6, 2))
+    cli("import", c.root, late)
+    assert by_unit(cli("status", c.root))[b.code]["late"] is True
+    cli("extend", c.root, b.code, "2022-06-05")
+    assert by_unit(cli("status", c.root))[b.code]["late"] is False
+    assert by_unit(cli("score", c.root))[b.code]["late"] is False
+
+
 def stored(n: int, day: int, status: str = "accepted") -> StoredReturn:
     at = datetime(2022, 5, day, 12, tzinfo=timezone.utc)
     return StoredReturn(n, 1, "A", f"{n}", f"{n}.xlsx", at, status, False, None, None, 0, 0, {}, [])

@@ -13,7 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Optional
 
-from .campaign import Campaign, load_campaign
+from .campaign import Campaign, deadline_for, load_campaign
 from .contacts import contact_directory
 from .ledger import (ACCEPTED, CONTACT_FORM, CORRECTED_LABEL, FLAGGED, LATE_LABEL, MISSING,
                      REJECTED, STATUS_LABELS, Ledger)
@@ -163,7 +163,6 @@ class CampaignStatus:
         return [u for u in self.units if not u.in_force]
 
     def missing_issues(self) -> list[Issue]:
-        from .campaign import deadline_for
         return [issue("B002", "", unit=f"{u.unit_code} {u.unit_name}",
                       deadline=deadline_for(self.campaign, u.unit_code) or "未定")
                 for u in self.missing]
@@ -180,9 +179,10 @@ def campaign_status(campaign_dir) -> CampaignStatus:
     names = {u.code: u.name for u in campaign.units}
     codes = [u.code for u in campaign.units]
     with Ledger(campaign.layout.ledger_file, campaign.deadlines.get("materials")) as led:
-        rows = led.status(codes)
+        rows = led.status(codes, deadline_of=lambda c: deadline_for(campaign, c, "materials"))
         current = {r.id: r for r in led.current_returns()}
-        contacts = {s.unit_code: s.status for s in led.status(codes, kind=CONTACT_FORM)}
+        contacts = {s.unit_code: s.status for s in led.status(
+            codes, kind=CONTACT_FORM, deadline_of=lambda c: deadline_for(campaign, c, "contact"))}
     sources = {c.unit_code: c.kind for c in contact_directory(campaign)}
     out = []
     for s in rows:

@@ -429,9 +429,10 @@ class Ledger:
         return [code for code in all_unit_codes if code not in have]
 
     def status(self, all_unit_codes: Optional[list[str]] = None,
-               kind: str = SELF_ASSESSMENT) -> list[UnitStatus]:
+               kind: str = SELF_ASSESSMENT, deadline_of=None) -> list[UnitStatus]:
         """One row per unit: the given codes in their order (missing ones included), then any
-        other unit code the ledger knows."""
+        other unit code the ledger knows. `deadline_of(code)` gives a unit's own deadline (its
+        extension); without it every unit is judged by the ledger's deadline."""
         rows = self.db.execute("SELECT * FROM returns WHERE unit_code IS NOT NULL AND kind = ?"
                                " ORDER BY unit_code, received_at DESC, id DESC",
                                (kind,)).fetchall()
@@ -440,7 +441,8 @@ class Ledger:
             by_unit.setdefault(r["unit_code"], []).append(self._stored(r))
         codes = list(all_unit_codes or []) + sorted(set(by_unit) - set(all_unit_codes or []))
         current = {r.unit_code: r.id for r in self.current_returns(kind)}
-        return [_unit_status(c, by_unit.get(c, []), current.get(c), self.deadline, self.tz)
+        deadline_of = deadline_of or (lambda code: self.deadline)
+        return [_unit_status(c, by_unit.get(c, []), current.get(c), deadline_of(c), self.tz)
                 for c in codes]
 
     def imports(self) -> list[dict]:

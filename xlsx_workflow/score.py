@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from .campaign import Campaign, load_campaign
+from .campaign import Campaign, deadline_for, load_campaign
 from .engine import UnitInput, score_cohort, to_decimal
 from .ledger import Ledger, StoredReturn, counted, unit_timeliness
 from .messages import Issue, WorkflowError, issue
@@ -78,7 +78,8 @@ def run_score(campaign_dir, apply_review: bool = True, record: bool = True,
     with Ledger(camp.layout.ledger_file, camp.deadlines.get("materials")) as led:
         current = {r.unit_code: r for r in led.current_returns()}
         history = {u.code: counted(led.history(u.code)) for u in camp.units}  # blank: not sent
-        timing = {c: unit_timeliness(v, led.deadline, led.tz) for c, v in history.items()}
+        timing = {c: unit_timeliness(v, deadline_for(camp, c), led.tz)  # extensions included
+                  for c, v in history.items()}
         valid, found = check_entries(camp, entries, set(current) & set(history))
         issues += found
         scores = _score(camp, current, per_unit, per_campaign,
