@@ -4,6 +4,8 @@ Playwright (its pip wheel brings the driver; no browser is downloaded); a made-u
 unit list; returns filled with the library's simulate helpers."""
 from __future__ import annotations
 
+import http.client
+import json
 import os
 import random
 import re
@@ -11,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,10 +87,11 @@ def launch_browser(playwright):
 
 
 def shot(page, name: str) -> None:
-    """A full-page screenshot, when XW_CONSOLE_SHOTS names a folder (for looking at pages)."""
+    """Screenshots (the window and the whole page), when XW_CONSOLE_SHOTS names a folder (for looking at pages)."""
     if SHOTS:
         Path(SHOTS).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
+        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"))
+        page.screenshot(path=str(Path(SHOTS) / f"{name}-整页.png"), full_page=True)
 
 
 def unit_list(path: Path, rows=UNITS) -> Path:
@@ -123,3 +127,59 @@ def filled_return(camp_dir: Path, blank: Path, dest: Path, seed: str, **changes)
         wb.save(dest)
     return dest
 
+
+# --- raw HTTP against the console (security tests and form posts) ---------------------------
+
+def request(console, method: str, path: str, body: bytes = b"", headers=None):
+    """(status, headers, text) of one raw request (paths sent exactly as given)."""
+    conn = http.client.HTTPConnection(console.base.split("//")[1], timeout=30)
+    conn.request(method, path, body=body or None, headers=headers or {})
+    resp = conn.getresponse()
+    text = resp.read().decode("utf-8", "replace")
+    conn.close()
+    return resp.status, dict(resp.getheaders()), text
+
+
+def open_session(console):
+    """The cookie header and CSRF token a browser gets after opening the start link."""
+    status, headers, _ = request(console, "GET", f"/?token={console.token}")
+    assert status == 303
+    cookie = headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict", "strict")
+    jar = cookie.split(";", 1)[0]
+    _, _, page = request(console, "GET", "/", headers={"Cookie": jar})
+    csrf = re.search(r'name="csrf" content="([0-9a-f]+)"', page).group(1)
+    return jar, csrf
+
+
+def multipart(fields: dict, files: list[tuple[str, str, bytes]]) -> tuple[bytes, str]:
+    boundary = uuid.uuid4().hex
+    out = b""
+    for name, value in fields.items():
+        out += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n"
+                f"{value}\r\n").encode()
+    for name, filename, data in files:
+        out += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; "
+                f"filename=\"{filename}\"\r\nContent-Type: application/octet-stream\r\n\r\n").encode()
+        out += data + b"\r\n"
+    return out + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+
+
+def post(console, session, path, fields=None, files=(), csrf=True, extra=None):
+    jar, token = session
+    body, ctype = multipart({**({"csrf": token} if csrf is True else
+                                {"csrf": csrf} if csrf else {}), **(fields or {})}, list(files))
+    headers = {"Cookie": jar, "Content-Type": ctype, "Content-Length": str(len(body)),
+               "Origin": console.base, **(extra or {})}
+    return request(console, "POST", path, body, headers)
+
+
+def wait_job(console, session, answer: str) -> dict:
+    """Poll the import started by an upload until it is finished (one job at a time)."""
+    job = json.loads(answer)["job"]
+    for _ in range(300):
+        _, _, doc = request(console, "GET", f"/jobs/{job}", headers={"Cookie": session[0]})
+        if json.loads(doc)["state"] != "running":
+            return json.loads(doc)
+        time.sleep(0.1)
+    raise AssertionError("the import did not finish")

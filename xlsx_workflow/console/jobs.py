@@ -25,6 +25,7 @@ class Job:
     summary: list[str] = field(default_factory=list)   # lines shown when finished
     issues: list[Issue] = field(default_factory=list)
     link: str = ""                 # where the page goes next (e.g. the status board)
+    link_label: str = "查看结果"
     rows: list[dict] = field(default_factory=list)     # per-file outcome, for the table
 
     def progress(self, done: int, total: int) -> None:
@@ -33,6 +34,7 @@ class Job:
     def to_json(self) -> dict:
         return {"id": self.id, "title": self.title, "done": self.done, "total": self.total,
                 "state": self.state, "summary": self.summary, "link": self.link,
+                "link_label": self.link_label,
                 "rows": self.rows, "issues": [i.to_dict() for i in self.issues]}
 
 
@@ -50,14 +52,15 @@ class Jobs:
         return next((j for j in self._jobs.values()
                      if j.campaign == campaign and j.state == RUNNING), None)
 
-    def start(self, campaign: str, title: str, work: Callable[[Job], None], link: str = "") -> Job:
+    def start(self, campaign: str, title: str, work: Callable[[Job], None], link: str = "",
+              link_label: str = "查看结果") -> Job:
         """Run `work(job)` in a thread; raises WorkflowError (W007) while another job of the
         same campaign is still running."""
         with self._lock:
             busy = self.running(campaign)
             if busy is not None:
                 raise WorkflowError([issue("W007", job=busy.title)])
-            job = Job(secrets.token_hex(8), campaign, title, link=link)
+            job = Job(secrets.token_hex(8), campaign, title, link=link, link_label=link_label)
             self._jobs[job.id] = job
         threading.Thread(target=self._run, args=(job, work), daemon=True,
                          name=f"xw-{title}").start()

@@ -79,7 +79,7 @@ async def inbox_upload(request: Request, console):
         dest.write_bytes(await f.read())
         _keep_time(dest, mtimes[n] if n < len(mtimes) else "")
     job = console.jobs.start(key, "导入报送材料", lambda job: _import(job, camp.root, batch),
-                             link=f"/c/{quote(key)}")
+                             link=f"/c/{quote(key)}", link_label="查看报送情况")
     return JSONResponse({"ok": True, "job": job.id})
 
 

@@ -120,7 +120,8 @@ async def generate_start(request: Request, console):
         job.issues += result.warnings + result.errors
         job.summary.append(f"已生成 {len(result.workbooks)} 份自评表、"
                            f"{len(result.contact_forms)} 份联系人信息表。")
-    job = console.jobs.start(key, "生成自评表", work, link=f"/c/{quote(key)}/generate")
+    job = console.jobs.start(key, "生成自评表", work, link=f"/c/{quote(key)}/generate",
+                             link_label="查看生成的文件")
     return JSONResponse({"ok": True, "job": job.id})
 
 
@@ -190,5 +191,6 @@ async def mail_send(request: Request, console):
         job.issues += result.warnings + result.errors
         job.summary.append(f"本次发出 {len(result.sent)} 封，已发过未重发 {len(result.skipped)} 封，"
                            f"失败 {len(result.failed)} 封。")
-    job = console.jobs.start(key, "发送邮件", work, link=f"/c/{quote(key)}/mail")
+    job = console.jobs.start(key, "发送邮件", work, link=f"/c/{quote(key)}/mail",
+                             link_label="查看发送清单")
     return JSONResponse({"ok": True, "job": job.id})

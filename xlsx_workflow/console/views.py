@@ -66,7 +66,7 @@ def review_rows(camp: Campaign, fresh, unit) -> list[dict]:
     entries = fresh.run.entries if fresh.run else {}
     flags = {f.clause_id: f for f in (fresh.run.flags if fresh.run else []) if f.unit_code == unit.code}
     names = {i.id: f"{i.id} {i.name}" for i in camp.rubric.indicators}
-    rows = []
+    rows, last = [], None
     for c in camp.rubric.clauses:
         res = unit.score.clauses[c.id]
         if res.status == NOT_APPLICABLE:
@@ -81,8 +81,12 @@ def review_rows(camp: Campaign, fresh, unit) -> list[dict]:
             state = "已核定"
         elif res.status == PENDING:
             state = "待市级核定"
-        rows.append({"id": c.id, "indicator": names[c.indicator_id], "text": c.text,
-                     "max": num(c.max), "self": num(unit.self_scores.get(c.id)),
+        group, last = (names[c.indicator_id] if c.indicator_id != last else ""), c.indicator_id
+        self_score = unit.self_scores.get(c.id)
+        rows.append({"id": c.id, "group": group, "text": c.text,
+                     "differs": self_score is not None and res.computed is not None
+                     and Decimal(self_score) != res.computed,
+                     "max": num(c.max), "self": num(self_score),
                      "computed": num(res.computed), "points": num(res.points),
                      "explanation": res.explanation,
                      "entry": "" if e is None or e.raw_points in (None, "") else num_or_text(e.raw_points),
@@ -125,7 +129,9 @@ def ranking_view(camp: Campaign, fresh) -> RankingView:
         bars = [{"name": u.name, "points": num(u.score.dimensions.get(d.id, Decimal(0))),
                  "bar": float(Decimal(u.score.dimensions.get(d.id, Decimal(0))) / d.max * 100)
                  if d.max else 0.0} for u in res.scored]
-        view.dimensions.append({"name": d.name, "max": num(d.max), "bars": bars})
+        negative = camp.rubric.group_of(d.id).role == "deduction"
+        view.dimensions.append({"name": d.name, "max": num(d.max), "bars": bars,
+                                "negative": negative})
     view.missing = [f"{u.code} {u.name}" for u in res.missing]
     view.not_scored = [f"{u.code} {u.name}" for u in res.not_scored]
     view.top = top

@@ -51,7 +51,10 @@
           body.append(tr);
         }
       }
-      if (job.link) { const a = document.getElementById("job-link"); a.href = job.link; a.hidden = false; }
+      if (job.link) {
+        const a = document.getElementById("job-link");
+        a.href = job.link; a.textContent = job.link_label; a.hidden = false;
+      }
     }
     tick();
   }
