@@ -146,7 +146,7 @@ def test_whole_campaign_in_the_browser(console, page, tmp_path):
         page.wait_for_url(re.compile(r"unit=619001"))
     before = float(page.inner_text("#unit-total"))
     row = page.locator("tr[data-clause='1.1']")
-    computed = float(row.locator("td").nth(4).inner_text())
+    computed = float(row.locator("td.computed").inner_text())
     assert computed > 0
     page.fill("input[name=reviewer]", "李审核")
     row.locator("input[name='points|1.1']").fill(str(computed - 1).rstrip("0").rstrip("."))
@@ -184,3 +184,61 @@ def test_whole_campaign_in_the_browser(console, page, tmp_path):
     text = "\n".join(p.text for p in Document(tmp_path / "报告.docx").paragraphs)
     assert "渭水县" in text
     assert page.locator("#feedback-sheets li").count() == 2
+
+
+def test_figures_folders_mail_and_the_refusal_page(console, page, tmp_path):
+    """anti-counterfeit-2021 (功能区 and 市级核定数据): figures typed in the page land in the
+    workbook; a whole folder and a saved .eml are imported; mail drafts are listed; a browser
+    without the start link sees the Chinese refusal."""
+    from email.message import EmailMessage
+    from xlsx_workflow.campaign import init_campaign
+    from xlsx_workflow.generate import generate_campaign
+    root = console.home / "打击侵权假冒2021"
+    init_campaign(root, "anti-counterfeit-2021", unit_list(tmp_path / "units.xlsx"), "2030-05-27")
+    generate_campaign(root, jobs=1)
+    page.goto(f"{console.base}/")
+    assert page.locator("#campaigns a", has_text="打击侵权假冒").count() == 1
+    shot(page, "11-考核活动列表")
+    page.click("#campaigns a:has-text('打击侵权假冒')")
+    page.click("nav >> text=市级核定数据")
+    page.fill("input[name='u|619001|执法单位数']", "6")
+    page.click("#params-form button[type=submit]")
+    assert "已保存 1 项" in page.inner_text("p.saved")
+    assert page.input_value("input[name='u|619001|执法单位数']") == "6"
+    shot(page, "12-市级核定数据")
+    ws = openpyxl.load_workbook(root / "params" / "市级核定数据.xlsx")["各单位数据"]
+    col = next(c for c in range(3, ws.max_column + 1) if ws.cell(2, c).value == "执法单位数")
+    assert [ws.cell(r, col).value for r in range(3, 7)] == [6, None, None, None]
+
+    folder = tmp_path / "邮件附件" / "渭水县"
+    blank = root / "generate" / "619001-渭水县-自评表.xlsx"
+    filled_return(root, blank, folder / "自评表（渭水县）.xlsx", "folder")
+    mail = EmailMessage()
+    mail["From"], mail["To"], mail["Subject"] = "qinling@qinchuan.example.cn", "zscq@qinchuan.example.cn", "秦岭区报送"
+    mail.set_content("附件为自评表。")
+    mail.add_attachment(filled_return(root, root / "generate" / "619002-秦岭区-自评表.xlsx",
+                                      tmp_path / "秦岭区.xlsx", "eml").read_bytes(),
+                        maintype="application", subtype="octet-stream", filename="秦岭区自评表.xlsx")
+    eml = tmp_path / "秦岭区报送.eml"
+    eml.write_bytes(bytes(mail))
+    page.click("nav >> text=收件导入")
+    page.set_input_files("#folder", str(folder.parent))
+    page.set_input_files("#files", str(eml))
+    assert "渭水县/自评表（渭水县）.xlsx" in page.inner_text("#queue")
+    page.click("#upload")
+    wait_job(page)
+    assert "已接收 2 份" in page.inner_text("#job-summary")
+    page.click("#job-link")
+    assert board(page)["渭水县"][0] == "已接收" and board(page)["秦岭区"][0] == "已接收"
+
+    page.click("nav >> text=邮件")
+    assert page.locator("#drafts tbody tr").count() == 4
+    assert "缺少邮箱" in page.inner_text("#drafts")
+    shot(page, "13-邮件")
+
+    stranger = page.context.browser.new_context(locale="zh-CN")
+    other = stranger.new_page()
+    other.goto(f"{console.base}/c/{FOLDER}")
+    assert "没有访问权限" in other.inner_text("body")
+    shot(other, "14-没有访问权限")
+    stranger.close()

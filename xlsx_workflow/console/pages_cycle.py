@@ -16,7 +16,7 @@ from starlette.routing import Route
 from ..import_status import campaign_status
 from ..importer import import_paths
 from ..ledger import STATUS_LABELS
-from ..messages import WorkflowError, issue
+from ..messages import ERROR, WorkflowError, issue
 from ..params import campaign_columns, read_raw, unit_columns, write_params
 from .edits import replace_params, replace_review, save_params, save_review
 from .security import Refused, read_form, upload_path
@@ -73,12 +73,17 @@ async def inbox_upload(request: Request, console):
     for f in files:                            # refuse the whole drop before saving any of it
         upload_path(camp.layout.inbox_dir, f.filename)
     batch = camp.layout.inbox_dir / UPLOADS / datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    mails = batch.with_name(batch.name + "-邮件")   # saved mails are given to import one by one,
+    paths = []                                        # as `import DIR 邮件.eml` opens them
     for n, f in enumerate(files):
-        dest = upload_path(batch, f.filename)
+        is_mail = f.filename.lower().endswith(".eml")
+        dest = upload_path(mails if is_mail else batch, f.filename)
         dest.parent.mkdir(parents=True, exist_ok=True)
         dest.write_bytes(await f.read())
         _keep_time(dest, mtimes[n] if n < len(mtimes) else "")
-    job = console.jobs.start(key, "导入报送材料", lambda job: _import(job, camp.root, batch),
+        paths.append(dest if is_mail else batch)
+    paths = list(dict.fromkeys(paths))
+    job = console.jobs.start(key, "导入报送材料", lambda job: _import(job, camp.root, paths),
                              link=f"/c/{quote(key)}", link_label="查看报送情况")
     return JSONResponse({"ok": True, "job": job.id})
 
@@ -93,8 +98,8 @@ def _keep_time(path: Path, millis: str) -> None:
     os.utime(path, (when, when))
 
 
-def _import(job, root: Path, batch: Path) -> None:
-    result = import_paths(root, [batch], progress=job.progress, jobs=1)
+def _import(job, root: Path, paths: list[Path]) -> None:
+    result = import_paths(root, paths, progress=job.progress, jobs=1)
     for f in result.files:
         if f.status is None and not f.errors:
             continue
@@ -114,11 +119,13 @@ async def params_page(request: Request, console, issues=None, saved=None):
         write_params(camp.root)
     per_unit, per_campaign = read_raw(camp.layout.params_file)
     fresh = console.results.current(camp.root)
-    found = [i for i in fresh.issues if i.code.startswith("S0") and i.code in PARAM_CODES]
+    found = [i for i in fresh.issues if i.code in PARAM_CODES]
+    errors = [i for i in found if i.severity == ERROR]   # blanks (warnings) listed below the table
     return console.render(request, "params.html", camp=camp, key=key, active="params",
                           cols=unit_columns(camp.rubric), ccols=campaign_columns(camp.rubric),
                           per_unit=per_unit, per_campaign=per_campaign,
-                          issues=(issues or []) + found, saved=saved)
+                          issues=(issues or []) + errors,
+                          blanks=[i for i in found if i.severity != ERROR], saved=saved)
 
 
 PARAM_CODES = {"S001", "S002", "S003", "S004", "S005", "S006", "S007", "S009"}
@@ -163,8 +170,9 @@ async def review_page(request: Request, console, saved=None, issues=None):
     review_issues = [i for i in fresh.issues if i.code in ("S009", "S010", "S011", "S012", "S013")]
     if saved is None and request.query_params.get("saved"):
         saved = f"已保存 {request.query_params['saved']} 条核定到 审核表.xlsx，得分已重新计算。"
+    reviewer = next((r["reviewer"] for r in rows if r["reviewer"]), "")
     return console.render(request, "review.html", camp=camp, key=key, active="review",
-                          scored=scored, unit=unit, rows=rows, saved=saved,
+                          scored=scored, unit=unit, rows=rows, saved=saved, reviewer=reviewer,
                           issues=(issues or []) + fresh.failure + review_issues)
 
 
