@@ -152,10 +152,10 @@ def open_session(console):
     return jar, csrf
 
 
-def multipart(fields: dict, files: list[tuple[str, str, bytes]]) -> tuple[bytes, str]:
+def multipart(fields, files: list[tuple[str, str, bytes]]) -> tuple[bytes, str]:
     boundary = uuid.uuid4().hex
     out = b""
-    for name, value in fields.items():
+    for name, value in (fields.items() if isinstance(fields, dict) else fields):
         out += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n"
                 f"{value}\r\n").encode()
     for name, filename, data in files:

@@ -6,13 +6,16 @@ from __future__ import annotations
 import json
 import random
 import threading
+import time
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
 
 import openpyxl
 import pytest
 
-from consolehelpers import open_session, post, request, start_console, unit_list, wait_job
+from consolehelpers import (multipart, open_session, post, request, start_console, unit_list,
+                            wait_job)
 from mailhelpers import SMTP_PASSWORD, SMTP_USER, SmtpSink, start_smtp
 from xlsx_workflow.campaign import init_campaign, load_campaign
 from xlsx_workflow.console.jobs import Jobs
@@ -22,15 +25,17 @@ from xlsx_workflow.messages import WorkflowError
 from xlsx_workflow.params import FIRST_ROW, UNIT_SHEET
 from xlsx_workflow.simulate_fill import AVERAGE, make_fill, write_workbook
 
-IP, AC = "知识产权考核", "打击侵权假冒考核"
+IP, AC, LATE = "知识产权考核", "打击侵权假冒考核", "去年的考核"
 
 
 @pytest.fixture(scope="module")
 def console(tmp_path_factory):
     home = tmp_path_factory.mktemp("控制台")
     units = unit_list(home.parent / "units.xlsx")
-    for key, rubric in ((IP, "ip-protection-2021"), (AC, "anti-counterfeit-2021")):
-        init_campaign(home / key, rubric, units, "2030-05-27")
+    for key, rubric, deadline in ((IP, "ip-protection-2021", "2030-05-27"),
+                                  (AC, "anti-counterfeit-2021", "2030-05-27"),
+                                  (LATE, "ip-protection-2021", "2022-05-27")):
+        init_campaign(home / key, rubric, units, deadline)
         assert not generate_campaign(home / key, jobs=1).errors
     c = start_console(home)
     c.home = home
@@ -67,6 +72,31 @@ def test_results_are_recomputed_when_a_return_arrives_outside_the_page(console, 
     assert 'data-unit="619001" class="st-accepted' in board
     ranking = get(console, session, f"/c/{quote(IP)}/ranking")
     assert "渭水县" in ranking and (console.home / IP / "report" / "排名汇总.xlsx").is_file()
+
+
+def test_the_files_own_time_decides_late_as_on_the_command_line(console, session, tmp_path):
+    """The browser sends each file's modification time; saved from the mail on 2022-05-20 it is
+    on time, one saved today (after the 2022-05-27 deadline) is 逾期."""
+    root = console.home / LATE
+    camp = load_campaign(root)
+    books = []
+    for unit, seed in zip(camp.units[:2], ("early", "late")):
+        blank = camp.layout.workbook_path(unit.code, unit.name)
+        write_workbook(blank, tmp_path / blank.name, make_fill(camp.rubric, unit, AVERAGE,
+                                                                random.Random(seed), ""))
+        books.append(("files", f"收件/{blank.name}", (tmp_path / blank.name).read_bytes()))
+    may_20 = str(int(datetime(2022, 5, 20, 9, 30).timestamp() * 1000))
+    now = str(int(time.time() * 1000))
+    jar, token = session
+    body, ctype = multipart([("csrf", token), ("mtime", may_20), ("mtime", now)], books)
+    status, _, text = request(console, "POST", f"/c/{quote(LATE)}/inbox", body,
+                              {"Cookie": jar, "Content-Type": ctype, "Origin": console.base,
+                               "Content-Length": str(len(body)), "Accept": "application/json"})
+    assert status == 200, text
+    job = wait_job(console, session, text)
+    assert [r["late"] for r in job["rows"]] == [False, True]
+    board = get(console, session, f"/c/{quote(LATE)}?show=late")
+    assert camp.units[1].name in board and camp.units[0].name not in board
 
 
 def test_a_review_sheet_filled_in_excel_and_uploaded_counts_on_the_page(console, session, tmp_path):

@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import Route
@@ -45,8 +46,8 @@ def _key_camp(request: Request, console):
 async def overview(request: Request, console):
     """The status board: one row per unit, with filters and the files to send back."""
     key, camp = _key_camp(request, console)
-    st = campaign_status(camp.root)
-    fresh = console.results.current(camp.root)
+    st = await run_in_threadpool(campaign_status, camp.root)
+    fresh = await run_in_threadpool(console.results.current, camp.root)
     show = request.query_params.get("show", "all")
     rows = board_rows(key, camp, st, fresh, show)
     counts = {s: sum(1 for u in st.units if u.status == s) for s in STATUS_LABELS}
@@ -116,9 +117,9 @@ def _import(job, root: Path, paths: list[Path]) -> None:
 async def params_page(request: Request, console, issues=None, saved=None):
     key, camp = _key_camp(request, console)
     if not camp.layout.params_file.exists():
-        write_params(camp.root)
+        await run_in_threadpool(write_params, camp.root)
     per_unit, per_campaign = read_raw(camp.layout.params_file)
-    fresh = console.results.current(camp.root)
+    fresh = await run_in_threadpool(console.results.current, camp.root)
     found = [i for i in fresh.issues if i.code in PARAM_CODES]
     errors = [i for i in found if i.severity == ERROR]   # blanks (warnings) listed below the table
     return console.render(request, "params.html", camp=camp, key=key, active="params",
@@ -138,7 +139,7 @@ async def params_save(request: Request, console):
     if getattr(upload, "filename", ""):
         path = await _temp_copy(upload, camp.layout.params_file.parent)
         try:
-            replace_params(camp, path, upload.filename)
+            await run_in_threadpool(replace_params, camp, path, upload.filename)
         finally:
             path.unlink(missing_ok=True)
         return await params_page(request, console, saved="已上传市级核定数据表，已按新表重新计算。")
@@ -149,7 +150,7 @@ async def params_save(request: Request, console):
             per_unit.setdefault(code, {})[fid] = str(value)
         elif name.startswith("c|"):
             per_campaign[name[2:]] = str(value)
-    n = save_params(camp, per_unit, per_campaign)
+    n = await run_in_threadpool(save_params, camp, per_unit, per_campaign)
     return await params_page(request, console, saved=f"已保存 {n} 项到 市级核定数据.xlsx。")
 
 
@@ -162,7 +163,7 @@ async def _temp_copy(upload, folder: Path) -> Path:
 
 async def review_page(request: Request, console, saved=None, issues=None):
     key, camp = _key_camp(request, console)
-    fresh = console.results.current(camp.root)
+    fresh = await run_in_threadpool(console.results.current, camp.root)
     scored = fresh.run.result.scored if fresh.run else []
     code = request.query_params.get("unit") or (scored[0].code if scored else "")
     unit = next((u for u in scored if u.code == code), None)
@@ -183,7 +184,7 @@ async def review_save(request: Request, console):
     if getattr(upload, "filename", ""):
         path = await _temp_copy(upload, camp.layout.review_file.parent)
         try:
-            replace_review(camp, path, upload.filename)
+            await run_in_threadpool(replace_review, camp, path, upload.filename)
         finally:
             path.unlink(missing_ok=True)
         return await review_page(request, console, saved="已上传审核表，已按新表重新计算。")
@@ -193,21 +194,21 @@ async def review_save(request: Request, console):
         if name.startswith("points|"):
             cid = name.split("|", 1)[1]
             rows[(code, cid)] = (str(value), str(form.get(f"reason|{cid}") or ""))
-    n = save_review(camp, rows, str(form.get("reviewer") or ""))
+    n = await run_in_threadpool(save_review, camp, rows, str(form.get("reviewer") or ""))
     return RedirectResponse(f"/c/{quote(key)}/review?unit={quote(code)}&saved={n}",
                             status_code=303)
 
 
 async def ranking_page(request: Request, console):
     key, camp = _key_camp(request, console)
-    fresh = console.results.current(camp.root)
+    fresh = await run_in_threadpool(console.results.current, camp.root)
     return console.render(request, "ranking.html", camp=camp, key=key, active="ranking",
                           view=ranking_view(camp, fresh), issues=fresh.failure)
 
 
 async def report_page(request: Request, console):
     key, camp = _key_camp(request, console)
-    fresh = console.results.current(camp.root)
+    fresh = await run_in_threadpool(console.results.current, camp.root)
     return console.render(request, "report.html", camp=camp, key=key, active="report",
                           files=report_files(key, camp, fresh), issues=fresh.issues)
 

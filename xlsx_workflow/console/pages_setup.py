@@ -8,6 +8,7 @@ import zipfile
 from pathlib import Path
 from urllib.parse import quote
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -58,7 +59,8 @@ async def new_form(request: Request, console, values=None, preview=None, issues=
 async def new_create(request: Request, console):
     form = await read_form(request, console.keys)
     values = {k: str(form.get(k) or "") for k in
-              ("folder", "rubric", "title", "materials", "contact", *[f"office_{k}" for k in OFFICE_KEYS])}
+              ("folder", "rubric", "title", "materials", "contact",
+               *[f"office_{k}" for k in OFFICE_KEYS])}
     home = console.registry.home
     with tempfile.TemporaryDirectory(prefix="xw-new-") as tmp:
         units_file = await _save_upload(form.get("units"), Path(tmp))
@@ -68,13 +70,13 @@ async def new_create(request: Request, console):
             if getattr(yaml_file, "filename", ""):
                 folder = home / sanitise(values["folder"] or "新考核")
                 rubric = load_uploaded_rubric(await _save_upload(yaml_file, folder / "细则"))
-            preview = preview_units(units_file, rubric) if units_file else None
+            preview = (await run_in_threadpool(preview_units, units_file, rubric)
+                       if units_file else None)
             if preview is not None and not preview.ok:
                 return await new_form(request, console, values, preview, preview.errors, 400)
-            camp = create(home, NewCampaign(values["folder"], rubric, values["title"],
-                                            values["materials"], values["contact"],
-                                            {k: values[f"office_{k}"] for k in OFFICE_KEYS}),
-                          units_file)
+            new = NewCampaign(values["folder"], rubric, values["title"], values["materials"],
+                              values["contact"], {k: values[f"office_{k}"] for k in OFFICE_KEYS})
+            camp = await run_in_threadpool(create, home, new, units_file)
         except WorkflowError as e:
             return await new_form(request, console, values, None, e.issues, 400)
     key = next(k for k, r in console.registry.all().items() if r == camp.root)
@@ -95,7 +97,7 @@ async def _save_upload(upload, folder: Path):
 async def units(request: Request, console):
     key = request.path_params["key"]
     camp = console.campaign(key)
-    preview = preview_units(camp.layout.units_file, camp.rubric_source)
+    preview = await run_in_threadpool(preview_units, camp.layout.units_file, camp.rubric_source)
     return console.render(request, "units.html", camp=camp, key=key, active="units",
                           preview=preview, created=request.query_params.get("created"),
                           issues=camp.warnings)
@@ -104,10 +106,14 @@ async def units(request: Request, console):
 async def generate_page(request: Request, console):
     key = request.path_params["key"]
     camp = console.campaign(key)
-    lay = camp.layout
-    files = sorted(p.name for p in lay.generate_dir.glob("*.xlsx")) if lay.generate_dir.is_dir() else []
+    files = sorted(p.name for p in _generated(camp))
     return console.render(request, "generate.html", camp=camp, key=key, active="generate",
                           files=files, job=console.jobs.running(key))
+
+
+def _generated(camp) -> list[Path]:
+    folder = camp.layout.generate_dir
+    return list(folder.glob("*.xlsx")) if folder.is_dir() else []
 
 
 async def generate_start(request: Request, console):
@@ -128,7 +134,7 @@ async def generate_start(request: Request, console):
 async def generate_zip(request: Request, console):
     """Every generated workbook of the campaign in one zip (names in UTF-8, as Windows reads)."""
     camp = console.campaign(request.path_params["key"])
-    files = sorted(camp.layout.generate_dir.glob("*.xlsx")) if camp.layout.generate_dir.is_dir() else []
+    files = sorted(_generated(camp))
     if not files:
         raise Refused(issue("W006", path="generate/（尚未生成自评表）"), 404)
     buf = io.BytesIO()
@@ -155,9 +161,10 @@ async def mail_page(request: Request, console):
     key = request.path_params["key"]
     camp = console.campaign(key)
     result, problems = None, []
-    if camp.layout.generate_dir.is_dir() and any(camp.layout.generate_dir.glob("*.xlsx")):
+    if _generated(camp):
         try:
-            result = prepare_mail(camp.root)   # the dry run: drafts and 发送清单, nothing sent
+            # the dry run: drafts and 发送清单, nothing sent
+            result = await run_in_threadpool(prepare_mail, camp.root)
             problems = result.warnings + result.errors
         except WorkflowError as e:
             problems = e.issues

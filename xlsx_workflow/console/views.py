@@ -37,7 +37,8 @@ def board_rows(key: str, camp: Campaign, st, fresh, show: str) -> list[dict]:
         files = []
         for folder in (lay.feedback_dir, lay.unit_feedback_dir):
             if folder.is_dir():
-                files += [file_link(key, camp, p) for p in sorted(folder.glob(f"{u.unit_code}-*.xlsx"))]
+                files += [file_link(key, camp, p)
+                          for p in sorted(folder.glob(f"{u.unit_code}-*.xlsx"))]
         row = {"code": u.unit_code, "name": u.unit_name, "status": u.status,
                "received_at": u.received_at.strftime("%Y-%m-%d %H:%M") if u.received_at else "",
                "versions": u.versions, "late": u.late, "errors": u.errors,
@@ -64,7 +65,8 @@ def _shown(row: dict, show: str) -> bool:
 def review_rows(camp: Campaign, fresh, unit) -> list[dict]:
     """One row per applicable clause of `unit`: self score, system score, the reviewer's entry."""
     entries = fresh.run.entries if fresh.run else {}
-    flags = {f.clause_id: f for f in (fresh.run.flags if fresh.run else []) if f.unit_code == unit.code}
+    flags = {f.clause_id: f for f in (fresh.run.flags if fresh.run else [])
+             if f.unit_code == unit.code}
     names = {i.id: f"{i.id} {i.name}" for i in camp.rubric.indicators}
     rows, last = [], None
     for c in camp.rubric.clauses:
@@ -89,7 +91,8 @@ def review_rows(camp: Campaign, fresh, unit) -> list[dict]:
                      "max": num(c.max), "self": num(self_score),
                      "computed": num(res.computed), "points": num(res.points),
                      "explanation": res.explanation,
-                     "entry": "" if e is None or e.raw_points in (None, "") else num_or_text(e.raw_points),
+                     "entry": ("" if e is None or e.raw_points in (None, "")
+                               else num_or_text(e.raw_points)),
                      "reason": e.reason if e else "", "reviewer": e.reviewer if e else "",
                      "state": state, "bad": bool(c.id in flags or (e is not None and e.problem))})
     return rows
