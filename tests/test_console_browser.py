@@ -4,9 +4,12 @@ returns (a good one, a bad one, a zip), watch the status board change, fix a rev
 reason, download the ranking and the report and open them."""
 from __future__ import annotations
 
-import io
+import functools
+import http.server
 import re
+import threading
 import zipfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import openpyxl
@@ -40,6 +43,20 @@ def page(console):
         pg.set_default_timeout(30_000)
         yield pg
         browser.close()
+
+
+@contextmanager
+def serve_folder(folder: Path):
+    """A plain static web server for `folder` on another 127.0.0.1 port (a foreign page)."""
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/index.html"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def wait_job(page) -> None:
@@ -196,7 +213,7 @@ def test_figures_folders_mail_and_the_refusal_page(console, page, tmp_path):
     root = console.home / "打击侵权假冒2021"
     init_campaign(root, "anti-counterfeit-2021", unit_list(tmp_path / "units.xlsx"), "2030-05-27")
     generate_campaign(root, jobs=1)
-    page.goto(f"{console.base}/")
+    page.goto(console.start_url)
     assert page.locator("#campaigns a", has_text="打击侵权假冒").count() == 1
     shot(page, "11-考核活动列表")
     page.click("#campaigns a:has-text('打击侵权假冒')")
@@ -206,6 +223,12 @@ def test_figures_folders_mail_and_the_refusal_page(console, page, tmp_path):
     assert "已保存 1 项" in page.inner_text("p.saved")
     assert page.input_value("input[name='u|619001|执法单位数']") == "6"
     shot(page, "12-市级核定数据")
+    (tmp_path / "照片.xlsx").write_bytes(b"\x89PNG not a workbook")
+    page.set_input_files("#params-upload input[name=sheet]", str(tmp_path / "照片.xlsx"))
+    page.click("#params-upload button")
+    assert page.locator("#issues li[data-code=W010]").count() == 1
+    shot(page, "12b-上传的表有误")
+    page.click("text=返回上一页")
     ws = openpyxl.load_workbook(root / "params" / "市级核定数据.xlsx")["各单位数据"]
     col = next(c for c in range(3, ws.max_column + 1) if ws.cell(2, c).value == "执法单位数")
     assert [ws.cell(r, col).value for r in range(3, 7)] == [6, None, None, None]
@@ -235,6 +258,20 @@ def test_figures_folders_mail_and_the_refusal_page(console, page, tmp_path):
     assert page.locator("#drafts tbody tr").count() == 4
     assert "缺少邮箱" in page.inner_text("#drafts")
     shot(page, "13-邮件")
+
+    # a hostile page on another local port posts a form to the console in the same browser:
+    # the cookie goes along (same site), but the Origin and the missing CSRF token give it away
+    hostile = tmp_path / "hostile"
+    hostile.mkdir()
+    (hostile / "index.html").write_text(
+        f"<form method=post action='{console.base}/c/{FOLDER}/generate'>"
+        "<input type=hidden name=csrf value=guessed></form>"
+        "<script>document.forms[0].submit()</script>", encoding="utf-8")
+    with serve_folder(hostile) as url:
+        page.goto(url)
+        page.wait_for_url(f"{console.base}/**")
+    assert "W002" in page.inner_text("body") and "请求被拒绝" in page.inner_text("body")
+    shot(page, "15-跨站提交被拒绝")
 
     stranger = page.context.browser.new_context(locale="zh-CN")
     other = stranger.new_page()

@@ -174,11 +174,16 @@ def test_incomplete_forms_are_answered_in_chinese(console, session, path, fields
     assert status == 400 and code in text
 
 
-def test_an_uploaded_file_that_is_not_the_sheet_is_refused(console, session):
+def test_an_uploaded_file_that_is_not_the_sheet_is_refused(console, session, tmp_path):
+    other = tmp_path / "别的表.xlsx"
+    openpyxl.Workbook().save(other)
     for page, what in (("review", "审核表"), ("params", "市级核定数据表")):
         status, _, text = post(console, session, f"/c/{quote(IP)}/{page}",
                                files=[("sheet", "照片.xlsx", b"\x89PNG not a workbook")])
-        assert status == 400 and "W010" in text and what in text
+        assert status == 400 and "W010" in text and what in text and "不是 .xlsx 工作簿" in text
+        status, _, text = post(console, session, f"/c/{quote(IP)}/{page}",
+                               files=[("sheet", "别的表.xlsx", other.read_bytes())])
+        assert status == 400 and "W010" in text and "工作表" in text
 
 
 def test_an_unexpected_failure_in_a_job_is_reported_not_hung(console, session):

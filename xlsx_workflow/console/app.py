@@ -65,10 +65,21 @@ def page(handler):
             if "application/json" in request.headers.get("accept", ""):
                 return JSONResponse({"ok": False, "errors": [i.to_dict() for i in e.issues]},
                                     status_code=400)
+            key = request.path_params.get("key")
+            camp = _campaign_or_none(console, key)
             return console.render(request, "problem.html", 400, issues=e.issues,
-                                  back=request.headers.get("referer", "/"))
+                                  back=request.headers.get("referer", "/"),
+                                  key=key if camp else None, camp=camp)
     wrapped.__name__ = handler.__name__
     return wrapped
+
+
+def _campaign_or_none(console: Console, key):
+    """The campaign a refused request was about, for the menu of the problem page."""
+    try:
+        return console.campaign(key) if key else None
+    except (Refused, WorkflowError):
+        return None
 
 
 def create_app(dirs: list[Path], home: Path, keys: Secrets | None = None) -> Starlette:

@@ -115,17 +115,21 @@ def replace_params(campaign: Campaign, uploaded: Path, name: str) -> None:
 def _check_sheet(path: Path, name: str, sheet: str, headers: list[str], what: str) -> None:
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-        try:
-            if sheet not in book.sheetnames:
-                raise ValueError(f"没有“{sheet}”工作表")
+    except Exception:  # any unreadable upload: one message naming the file, in Chinese
+        raise WorkflowError([issue("W010", file=name, what=what,
+                                   detail="不是 .xlsx 工作簿，或文件已损坏")])
+    try:
+        problem = ""
+        if sheet not in book.sheetnames:
+            problem = f"没有“{sheet}”工作表"
+        else:
             first = next(book[sheet].iter_rows(max_row=1, values_only=True), ())
             lost = [h for h in headers if h not in {cell_text(v) for v in first}]
-            if lost:
-                raise ValueError(f"表头缺少“{'”“'.join(lost)}”")
-        finally:
-            book.close()
-    except Exception as e:  # any unreadable upload: one message naming the file
-        raise WorkflowError([issue("W010", file=name, what=what, detail=str(e)[:200])])
+            problem = f"表头缺少“{'”“'.join(lost)}”" if lost else ""
+    finally:
+        book.close()
+    if problem:
+        raise WorkflowError([issue("W010", file=name, what=what, detail=problem)])
 
 
 def _replace(uploaded: Path, target: Path) -> None:

@@ -66,10 +66,11 @@ def refusal(request: Request, item: Issue, status: int):
     """The refusal as JSON for scripts (fetch) and as a small Chinese page for the browser."""
     if "application/json" in request.headers.get("accept", ""):
         return JSONResponse({"ok": False, "errors": [item.to_dict()]}, status_code=status)
+    back = "" if item.code in ("W001", "W012") else "<p><a class='button' href='/'>返回控制台首页</a></p>"
     page = ("<!doctype html><html lang='zh-CN'><head><meta charset='utf-8'>"
             "<link rel='stylesheet' href='/static/console.css'><title>无法完成</title></head>"
             f"<body><main class='refused'><h1>无法完成</h1><p class='error'>{_esc(item.message)}</p>"
-            f"<p class='code'>{item.code}</p></main></body></html>")
+            f"<p class='code'>{item.code}</p>{back}</main></body></html>")
     return HTMLResponse(page, status_code=status)
 
 
