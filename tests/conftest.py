@@ -31,7 +31,7 @@ def soffice() -> str:
     return _soffice_or_skip()
 
 
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = os.environ.get("XW_CHROMIUM", "/usr/bin/chromium")  # Debian's chromium
 
 
 def pytest_collection_modifyitems(config, items):

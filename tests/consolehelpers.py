@@ -20,7 +20,7 @@ from pathlib import Path
 
 import openpyxl
 
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = os.environ.get("XW_CHROMIUM", "/usr/bin/chromium")  # Debian's chromium
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SHOTS = os.environ.get("XW_CONSOLE_SHOTS")   # a folder: save a screenshot of every page there
