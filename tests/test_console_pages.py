@@ -209,3 +209,18 @@ def test_one_job_at_a_time_per_campaign():
     other = jobs.start("另一个考核", "生成自评表", lambda job: None)
     release.set()
     assert json.dumps(first.to_json(), ensure_ascii=False) and other.id != first.id
+
+
+def test_a_campaign_with_the_offices_own_rubric_file(console, session):
+    """The rubric picker also takes an uploaded YAML, checked as `rubric check` does."""
+    mini = (Path(__file__).parent / "data" / "mini.yaml").read_bytes()
+    status, headers, _ = post(console, session, "/new", {"folder": "自定细则考核", "title": "自定细则"},
+                              files=[("rubric_file", "本办细则.yaml", mini)])
+    assert status == 303 and headers["location"].endswith("/units?created=1")
+    camp = load_campaign(console.home / "自定细则考核")
+    assert camp.rubric.id == "mini" and [u.name for u in camp.units] == ["甲县", "乙区"]
+    assert (console.home / "自定细则考核" / "细则" / "本办细则.yaml").read_bytes() == mini
+    status, _, text = post(console, session, "/new", {"folder": "坏细则考核"},
+                           files=[("rubric_file", "坏.yaml", b"id: [unclosed")])
+    assert status == 400 and "R002" in text
+    assert not (console.home / "坏细则考核").exists()

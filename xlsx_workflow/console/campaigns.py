@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import re
+import shutil
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -83,16 +84,30 @@ class NewCampaign:
 def create(home: Path, new: NewCampaign, units_file: Optional[Path]) -> Campaign:
     """`xlsx-workflow init` with the form's values; the office and deadlines are then written
     into campaign.yaml (the fields the README says an office may edit there)."""
-    folder = sanitise(new.folder.strip()) if new.folder.strip() else ""
+    root = new_folder(home, new.folder)
+    init_campaign(root, new.rubric, units_file, new.materials.strip() or None,
+                  new.title.strip() or None)
+    set_office(root, new.office, new.contact.strip() or None)
+    return load_campaign(root)
+
+
+def new_folder(home: Path, name: str) -> Path:
+    """The folder a new campaign called `name` goes to; refused when blank or already there."""
+    folder = sanitise(name.strip()) if name.strip() else ""
     if not folder:
         raise WorkflowError([issue("W009", what="考核活动文件夹名称")])
     root = Path(home) / folder
     if (root / CAMPAIGN_FILE).exists():
         raise WorkflowError([issue("W008", name=folder)])
-    init_campaign(root, new.rubric, units_file, new.materials.strip() or None,
-                  new.title.strip() or None)
-    set_office(root, new.office, new.contact.strip() or None)
-    return load_campaign(root)
+    return root
+
+
+def keep_rubric(checked: Path, root: Path) -> str:
+    """Copy an uploaded rubric (already checked) into the campaign folder; its path for init."""
+    dest = root / "细则" / checked.name
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(checked, dest)
+    return str(dest)
 
 
 def set_office(root: Path, office: dict, contact_deadline: Optional[str]) -> None:

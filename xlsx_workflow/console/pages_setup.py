@@ -18,8 +18,8 @@ from ..layout import sanitise
 from ..mail import prepare_mail, send_mail
 from ..messages import WorkflowError, issue
 from ..transport import SmtpSettings
-from .campaigns import (OFFICE_KEYS, NewCampaign, create, load_uploaded_rubric, preview_units,
-                        rubric_choices)
+from .campaigns import (OFFICE_KEYS, NewCampaign, create, keep_rubric, load_uploaded_rubric,
+                        new_folder, preview_units, rubric_choices)
 from .security import Refused, inside, read_form
 
 DOWNLOADABLE = ("generate", "import", "report", "review", "params", "mail", "联系人名录.xlsx")
@@ -67,15 +67,17 @@ async def new_create(request: Request, console):
         rubric = values["rubric"] or "ip-protection-2021"
         yaml_file = form.get("rubric_file")
         try:
+            root = new_folder(home, values["folder"])
             if getattr(yaml_file, "filename", ""):
-                folder = home / sanitise(values["folder"] or "新考核")
-                rubric = load_uploaded_rubric(await _save_upload(yaml_file, folder / "细则"))
+                rubric = load_uploaded_rubric(await _save_upload(yaml_file, Path(tmp) / "细则"))
             preview = (await run_in_threadpool(preview_units, units_file, rubric)
                        if units_file else None)
             if preview is not None and not preview.ok:
                 return await new_form(request, console, values, preview, preview.errors, 400)
             new = NewCampaign(values["folder"], rubric, values["title"], values["materials"],
                               values["contact"], {k: values[f"office_{k}"] for k in OFFICE_KEYS})
+            if getattr(yaml_file, "filename", ""):
+                new.rubric = keep_rubric(Path(rubric), root)
             camp = await run_in_threadpool(create, home, new, units_file)
         except WorkflowError as e:
             return await new_form(request, console, values, None, e.issues, 400)
