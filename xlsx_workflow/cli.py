@@ -620,3 +620,20 @@ def run_all(directory, paths, jobs, as_json):
 def ranking_lines_of(run) -> list[str]:
     from .score import ranking_lines
     return ranking_lines(run.result)
+
+
+@main.command("serve")
+@click.argument("dirs", nargs=-1, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--port", type=click.IntRange(1, 65535), help="端口；默认 8765（被占用时自动另选）。")
+@click.option("--no-browser", is_flag=True, help="不自动打开浏览器（只显示链接）。")
+@click.option("--max-upload-mb", default=200, show_default=True, type=click.IntRange(1, 10000),
+              help="一次上传的总大小上限（MB）。")
+@click.option("--max-file-mb", default=100, show_default=True, type=click.IntRange(1, 10000),
+              help="单个上传文件的大小上限（MB）。")
+def serve(dirs, port, no_browser, max_upload_mb, max_file_mb):
+    """打开办公室网页控制台：在浏览器中完成整个考核流程（只允许本机访问）。
+
+    DIRS 是考核活动文件夹，或存放多个考核活动的文件夹（新建的考核活动也放在这里）；不给时用当前文件夹。"""
+    from .console.server import serve as run_console
+    run_console(list(dirs), port=port, open_browser=not no_browser,
+                max_upload_mb=max_upload_mb, max_file_mb=max_file_mb)
