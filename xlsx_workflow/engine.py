@@ -11,6 +11,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Mapping, Optional
 
 from .rubric.expr import ExprError, evaluate, format_number
+from .rubric.kinds import COHORT_WORDS
 from .rubric.model import NUMERIC_TYPES, Clause, Rubric
 from .rubric.totals import (clause_name, dimension_expr, grade_expr, group_expr, indicator_expr,
                             total_expr)
@@ -150,8 +151,8 @@ def value_labels(rubric: Rubric) -> dict:
     """Chinese names of everything a clause can need from outside the unit's inputs."""
     labels = {p.id: p.label for p in rubric.params}
     for f in rubric.fields:
-        labels[f"cohort_rank:{f.id}"] = f"{f.label}全市排名"
-        labels[f"cohort_average:{f.id}"] = f"{f.label}全市平均数"
+        for kind, words in COHORT_WORDS.items():
+            labels[f"{kind}:{f.id}"] = words.format(label=f.label)
     return labels
 
 
@@ -226,7 +227,7 @@ def rank(scores: list[UnitScore]) -> None:
 
 
 def cohort_values(rubric: Rubric, units: list[UnitInput]) -> dict:
-    """Values of `cohort_rank:F` and `cohort_average:F` for each unit."""
+    """Values of `cohort_rank:F`, `cohort_average:F` and `cohort_count:F` for each unit."""
     names = {n for c in rubric.clauses for n in c.needs if n.startswith("cohort_")}
     out: dict = {u.code: {} for u in units}
     for name in names:
@@ -236,6 +237,9 @@ def cohort_values(rubric: Rubric, units: list[UnitInput]) -> dict:
             avg = sum(vals.values(), Decimal(0)) / len(vals)
             for code in out:
                 out[code][name] = avg
+        elif kind == "cohort_count":
+            for code in out:
+                out[code][name] = Decimal(len(vals))
         elif kind == "cohort_rank":
             for code, v in vals.items():
                 out[code][name] = Decimal(1 + sum(1 for o in vals.values() if o > v))

@@ -61,11 +61,13 @@ class Clause:
     note: str = ""
     explain: Callable = None
     needs: frozenset = frozenset()  # names of params / cohort values it reads
+    optional: frozenset = frozenset()  # params it reads that the office may leave blank
+    office_review: bool = False  # facts the office knows better: the reviewer confirms each
 
     @property
     def needs_office(self) -> bool:
         """True when the unit's workbook cannot compute it (office data or the whole cohort)."""
-        return bool(self.needs) or self.office_only
+        return bool(self.needs or self.optional) or self.office_only
 
 
 @dataclass

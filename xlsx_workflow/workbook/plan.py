@@ -155,8 +155,9 @@ def _indicator(ind: Indicator, row: int, verb: str, needs: dict) -> tuple[Indica
         text = c.text
         if c.office_only:
             text += "\n（由市级核定）"
-        elif c.needs:
-            text += "\n（需市级核定数据：" + "、".join(needs.get(x, x) for x in sorted(c.needs)) + "）"
+        elif c.needs or c.optional:
+            text += "\n（需市级核定数据：" + "、".join(
+                needs.get(x, x) for x in sorted(c.needs | c.optional)) + "）"
         section.blocks.append(Block(c, [(row + k, f) for k, f in enumerate(fields)],
                                     points_text(c, verb), text))
         row += len(fields)
