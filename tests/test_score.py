@@ -225,6 +225,6 @@ def test_init_generate_fill_import_score(tmp_path, rubric_id):
     assert len(res.missing) == len(camp.units) - 3
     expected = score_cohort(camp.rubric, [UnitInput(u.code, u.name, u.type, typed[u.code],
                                                     per_unit[u.code]) for u in chosen],
-                            per_campaign)
+                            per_campaign, camp.ranking)  # auto: by rate once a 功能区 is in
     assert {s.unit_code: s.total for s in expected} == {u.code: u.score.total for u in res.scored}
     assert {s.unit_code: s.rank for s in expected} == {u.code: u.score.rank for u in res.scored}

@@ -3,8 +3,11 @@ applies them and as `rubric export` states them (5), 不适用 per unit and rank
 the clauses the office must confirm in the 审核表 (6)."""
 from decimal import Decimal
 
+import json
+
 import openpyxl
 import pytest
+import yaml
 from click.testing import CliRunner
 from scorebuilder import fill_params, record_all, review_rows, sample
 
@@ -89,3 +92,126 @@ def test_police_partial_step_deducts_nothing_and_farm_increment_reaches_one(tmp_
     assert "不足一档不扣分" in rows[(code, "2.2.1.a")]["计算说明"]
     farm = sum(Decimal(str(rows[(code, c)]["系统计算分"])) for c in ("1.1.8.a", "1.1.8.b"))
     assert farm == 1
+
+
+# --- item 4: 不适用 per unit, rank and grade by rate ---------------------------------------------
+
+def _set_yaml(root, **settings):
+    """Edit campaign.yaml as the office does (the keys it documents at the top)."""
+    path = root / "campaign.yaml"
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    doc.update(settings)
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+def _sheet_rows(path) -> dict:
+    """{编号: row cells by header} of a generated 自评表."""
+    ws = openpyxl.load_workbook(path)["自评表"]
+    head_row = next(r for r in ws.iter_rows(max_row=40) if "编号" in {c.value for c in r})
+    head = {c.value: c.column - 1 for c in head_row}
+    out = {}
+    for row in ws.iter_rows(min_row=head_row[0].row + 1):
+        fid = row[head["编号"]].value
+        if fid:
+            out[str(fid)] = {name: row[k] for name, k in head.items()}
+    return out
+
+
+def test_office_marks_indicators_not_applicable_for_one_unit(tmp_path):
+    root = tmp_path / "c"
+    assert cli("init", root, "--rubric", RUBRIC).exit_code == 0
+    _set_yaml(root, not_applicable={"411502": ["1.1.7"], "平桥区": "2.2.1、5.3.1"})
+    got = cli("generate", root, "--json")
+    assert got.exit_code == 0, got.output
+    books = {u.code: u.type for u in load_campaign(root).units}
+    assert books["411502"] == "县区"     # still a 县区 everywhere the type is shown
+    gen = root / "generate"
+    mine = _sheet_rows(next(gen.glob("411502-*-自评表.xlsx")))
+    other = _sheet_rows(next(gen.glob("411521-*-自评表.xlsx")))
+    assert mine["1.1.7.a"]["自评得分"].value == "不适用"
+    assert mine["1.1.7.a"]["填报值"].protection.locked
+    assert other["1.1.7.a"]["自评得分"].value != "不适用"
+    assert not other["1.1.7.a"]["填报值"].protection.locked
+    pingqiao = _sheet_rows(next(gen.glob("411503-*-自评表.xlsx")))
+    assert pingqiao["2.2.1.a"]["自评得分"].value == "不适用"
+    assert pingqiao["5.3.1.a"]["自评得分"].value == "不适用"
+
+    camp = load_campaign(root)
+    inputs = sample(camp)
+    record_all(camp, inputs)
+    assert cli("review", root).exit_code == 0
+    rows = review_rows(camp.layout.review_file)
+    assert ("411502", "1.1.7.a") not in rows and ("411521", "1.1.7.a") in rows
+    from xlsx_workflow.score import run_score
+    unit = next(u for u in run_score(root, write=False).result.scored if u.code == "411502")
+    assert unit.score.clauses["1.1.7.a"].status == "not_applicable"
+    assert unit.score.applicable_max == 99
+
+
+@pytest.mark.parametrize("settings, codes", [
+    ({"not_applicable": {"999999": ["1.1.7"]}}, ["C021"]),
+    ({"not_applicable": {"浉河区": ["9.9.9", "1.1.7"], "411503": ["8.8"]}}, ["C022", "C022"]),
+    ({"not_applicable": ["1.1.7"]}, ["C023"]),
+    ({"ranking": "score"}, ["C020"]),
+])
+def test_bad_scoring_settings_name_the_unit_and_the_indicator(tmp_path, settings, codes):
+    root = tmp_path / "c"
+    assert cli("init", root, "--rubric", RUBRIC).exit_code == 0
+    _set_yaml(root, **settings)
+    got = cli("generate", root)
+    assert got.exit_code != 0
+    assert [c for c in ("C020", "C021", "C022", "C023") for _ in range(got.output.count(c))] \
+        == codes
+    if codes[0] == "C022":
+        assert "浉河区（411502）" in got.output and "9.9.9" in got.output and "8.8" in got.output
+
+
+def _zone_and_counties(tmp_path, ranking=None):
+    """15 returns; the 功能区 羊山新区 has every applicable point (83 of 89), the counties less."""
+    from xlsx_workflow.rubric.sample import full_marks_inputs
+    root = tmp_path / "c"
+    assert cli("init", root, "--rubric", RUBRIC).exit_code == 0
+    if ranking:
+        _set_yaml(root, ranking=ranking)
+    camp = load_campaign(root)
+    inputs = sample(camp, seed=2)
+    inputs["411591"] = full_marks_inputs(camp.rubric)
+    record_all(camp, inputs)
+    return root, camp
+
+
+def test_rank_and_grade_by_rate_when_a_unit_has_not_applicable_indicators(tmp_path):
+    root, camp = _zone_and_counties(tmp_path)
+    assert cli("score", root).exit_code in (0, 1)
+    doc = json.loads(camp.layout.score_file.read_text(encoding="utf-8"))
+    units = {u["unit_code"]: u for u in doc["units"]}
+    zone = units["411591"]
+    assert zone["ranked_by"] == "rate"
+    assert Decimal(str(zone["scaled"])) > Decimal(str(zone["total"]))
+    # ranked by 折算得分 (total ÷ applicable points × 100); graded on it too
+    assert zone["rank"] == 1 and zone["grade"] == camp.rubric.grade_for(Decimal(str(zone["scaled"])))
+    by_scaled = sorted(units.values(), key=lambda u: -u["scaled"])
+    assert [u["rank"] for u in by_scaled] == sorted(u["rank"] for u in by_scaled)
+
+
+def test_ranking_points_keeps_raw_totals(tmp_path):
+    root, camp = _zone_and_counties(tmp_path, ranking="points")
+    cli("score", root)
+    doc = json.loads(camp.layout.score_file.read_text(encoding="utf-8"))
+    units = {u["unit_code"]: u for u in doc["units"]}
+    assert units["411591"]["ranked_by"] == "points"
+    assert units["411591"]["grade"] == camp.rubric.grade_for(Decimal(str(units["411591"]["total"])))
+    by_total = sorted(units.values(), key=lambda u: -u["total"])
+    assert [u["rank"] for u in by_total] == sorted(u["rank"] for u in by_total)
+
+
+def test_report_average_leaves_out_units_with_not_applicable_indicators(tmp_path):
+    root, camp = _zone_and_counties(tmp_path)
+    assert cli("report", root).exit_code in (0, 1)
+    text = (root / "report" / "考核情况报告.md").read_text(encoding="utf-8")
+    doc = json.loads(camp.layout.score_file.read_text(encoding="utf-8"))
+    counties = [Decimal(str(u["total"])) for u in doc["units"]
+                if u["unit_code"] < "411591"]
+    mean = (sum(counties) / len(counties)).quantize(Decimal("0.01"))
+    assert f"参加计分的15个单位中指标全部适用的10个单位平均得分{mean.normalize():f}分" in text \
+        or f"指标全部适用的10个单位平均得分{mean}分" in text

@@ -81,6 +81,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "C004": (ERROR, "没有单位名单：考核细则 {rubric} 未列出默认单位。请用 --units 指定单位名单文件（.xlsx 或 .csv，列：代码、名称、类型、邮箱）。"),
     "C005": (WARNING, "考核细则文件已改动：内容校验值与 campaign.yaml 记录的不同（第{old}版 → 第{new}版）。已下发的自评表按原细则填写；确需改用新细则时，请重新运行 init 并重新生成、下发。"),
     "C006": (ERROR, "{path} 已存在且不是文件夹。请换一个考核活动文件夹。"),
+    "C020": (ERROR, "campaign.yaml 中 ranking 的值「{value}」无效：应为 rate（按得分率排名和定等次）、points（按总分）或 auto（有单位存在不适用指标时按得分率，否则按总分）。请改正 campaign.yaml。"),
+    "C021": (ERROR, "campaign.yaml 的 not_applicable 中列出的单位「{unit}」不在单位名单中。请写单位名单（units.csv）中的单位代码或名称。"),
+    "C022": (ERROR, "campaign.yaml 的 not_applicable 中，{unit}的指标「{indicator}」在考核细则中不存在。请写考核细则中的指标编号（如 1.1.7，可用 xlsx-workflow rubric show 查看），编号请加引号。"),
+    "C023": (ERROR, "campaign.yaml 的 not_applicable 格式不对：{detail}，例如 not_applicable: {{\"411591\": [\"1.1.7\", \"2.2.1\"]}}。"),
     # Unit lists (U…): the office's own .xlsx/.csv
     "U001": (ERROR, "找不到单位名单文件 {path}。请检查路径。"),
     "U002": (ERROR, "单位名单的格式 {ext} 不支持。请在 Excel/WPS 中另存为 .xlsx 或 .csv 后重试。"),

@@ -111,7 +111,8 @@ def _score(camp: Campaign, current: dict, per_unit: dict, per_campaign: dict,
                                 overrides.get(u.code, {})))
     if not cohort:
         return {}
-    return {s.unit_code: s for s in score_cohort(camp.rubric, cohort, per_campaign)}
+    return {s.unit_code: s for s in score_cohort(camp.rubric, cohort, per_campaign,
+                                                 camp.ranking)}
 
 
 def _unit_results(camp: Campaign, current: dict, history: dict, scores: dict, flags: list,
