@@ -215,3 +215,60 @@ def test_report_average_leaves_out_units_with_not_applicable_indicators(tmp_path
     mean = (sum(counties) / len(counties)).quantize(Decimal("0.01"))
     assert f"参加计分的15个单位中指标全部适用的10个单位平均得分{mean.normalize():f}分" in text \
         or f"指标全部适用的10个单位平均得分{mean}分" in text
+
+
+# --- item 6: facts the office knows better, confirmed in bulk -----------------------------------
+
+OFFICE_REVIEW = {"5.1.1.a", "5.1.6.b", "5.1.8.a", "5.3.3.a", "6.1.5.d", "1.3.2.b", "3.1.1.a",
+                 "3.1.2.c", "2.1.1.a", "5.3.1.a"}
+
+
+def test_office_review_clauses_come_first_and_a_blank_is_the_first_warning(tmp_path):
+    root = tmp_path / "c"
+    assert cli("init", root, "--rubric", RUBRIC).exit_code == 0
+    camp = load_campaign(root)
+    assert {c.id for c in camp.rubric.clauses if c.office_review} == OFFICE_REVIEW
+    record_all(camp, sample(camp))
+    got = cli("review", root)
+    assert got.exit_code == 0
+    book = openpyxl.load_workbook(camp.layout.review_file)
+    assert book.sheetnames[0] == "市级确认"
+    confirm = book["市级确认"]
+    head = [c.value for c in confirm[1]]
+    rows = [dict(zip(head, r)) for r in confirm.iter_rows(min_row=2, values_only=True)]
+    assert {r["条款编号"] for r in rows} == OFFICE_REVIEW
+    # every unit, zones without 3.1.x (不适用 for 功能区): 10 × 10 + 5 × 8
+    assert len(rows) == 140
+    assert all(r["审核状态"].startswith("待市级确认") for r in rows)
+    main_rows = {r[3].value for r in book["审核表"].iter_rows(min_row=2)}
+    assert not main_rows & OFFICE_REVIEW    # each row is on one sheet only
+    lines = [x for x in got.output.splitlines() if x.startswith("[")]
+    assert lines and "[S020]" in lines[0] and "140" in lines[0]
+
+    # the reviewer confirms all at once: 系统计算分 copied into 核定分
+    edits = {(r["单位代码"], r["条款编号"]): (r["系统计算分"], None, "张三") for r in rows}
+    from scorebuilder import edit_review
+    edit_review(camp.layout.review_file, edits)
+    got = cli("score", root)
+    # deduction clauses (每少报1次扣0.1分) confirm a negative system score: no S011
+    assert "S020" not in got.output and "S010" not in got.output and "S011" not in got.output
+
+    # one left blank again: the warning is back, counting that row alone
+    code, cid = rows[0]["单位代码"], rows[0]["条款编号"]
+    edit_review(camp.layout.review_file, {(code, cid): (None, None, None)})
+    got = cli("review", root)
+    first = next(x for x in got.output.splitlines() if x.startswith("["))
+    assert "[S020]" in first and "有 1 条" in first and cid in first
+
+
+def test_rubric_export_and_workbook_say_the_office_confirms(tmp_path):
+    out = tmp_path / "考核细则.xlsx"
+    assert cli("rubric", "export", RUBRIC, out).exit_code == 0
+    rows = exported_rows(out)
+    assert all("市级确认" in (rows[c]["说明"] or "") for c in OFFICE_REVIEW)
+    assert "市级确认" not in (rows["1.1.2.a"]["说明"] or "")
+    root = tmp_path / "c"
+    assert cli("init", root, "--rubric", RUBRIC).exit_code == 0
+    assert cli("generate", root).exit_code == 0
+    sheet = _sheet_rows(next((root / "generate").glob("411502-*-自评表.xlsx")))
+    assert "由市级核实确认" in sheet["5.1.1.a"]["指标 / 评分细则"].value

@@ -125,11 +125,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "S008": (ERROR, "无法保存{what} {path}（{detail}）。该文件可能正在 Excel/WPS 中打开，或文件夹没有写入权限：请关闭该文件后重试。"),
     "S009": (ERROR, "{what}的表头被改动，找不到“{columns}”列，未读取。请恢复表头，或把该表改名备份后重新运行 xlsx-workflow {command} DIR 生成新表再填写。"),
     "S010": (ERROR, "{unit} 条款 {clause} 的核定分 {new} 与系统计算分 {old} 不同，但没有填写核定理由。该条款暂按系统计算分计；请在 {reason_cell} 填写核定理由后重新运行 score。"),
-    "S011": (ERROR, "{unit} 条款 {clause} 的核定分「{value}」无效：应为 0 到 {max} 之间的数字（该条款满分 {max} 分）。该条款暂按系统计算分计；请改正后重新运行 score。"),
+    "S011": (ERROR, "{unit} 条款 {clause} 的核定分「{value}」无效：应为 {min} 到 {max} 之间的数字（该条款满分 {max} 分）。该条款暂按系统计算分计；请改正后重新运行 score。"),
     "S012": (WARNING, "{unit} 条款 {clause} 需重新审核：核定后收到新的报送，系统计算分由 {old} 分变为 {new} 分，原核定分 {points} 分（审核人：{reviewer}）暂仍有效。请重新运行 xlsx-workflow review DIR，复核该行后修改核定分或核定理由（如注明“已复核”）。"),
     "S013": (WARNING, "第{row}行（单位「{unit_code}」、条款「{clause}」）不在本次评分中：单位或条款不存在，或该单位没有可评分的自评表。该行未读取。"),
     "S014": (INFO, "已记入台账：{unit} 条款 {clause} 由 {old} 分核定为 {new} 分（审核人：{reviewer}；理由：{reason}）。"),
     "S015": (WARNING, "{unit}报送的自评表均被退回（共 {count} 份，最近一份收到于 {at}），不参加排名。请通知该单位按问题清单修改后重新报送。"),
+    "S020": (WARNING, "有 {count} 条须市级确认的评分（{units} 个单位；条款 {clauses}）尚未确认：这些条款依据单位自报的次数、件数或自评分计分。请在审核表“市级确认”页逐项核实后填写核定分（属实的填系统计算分；可整列复制“系统计算分”后粘贴为数值）。"),
     "S016": (WARNING, "没有可评分的自评表：所有单位均未报送或报送的均被退回。请先运行 xlsx-workflow import DIR 文件…… 导入报送材料。"),
     # Simulated returns (Z…): xlsx-workflow simulate, for demos and tests
     "Z001": (ERROR, "找不到 {units} 的自评表或联系人信息表（应在 {dir} 中）。请先运行 xlsx-workflow generate DIR 生成后再运行 simulate。"),

@@ -130,7 +130,7 @@ def _clause_notes(rubric: Rubric, c: Clause, ind: Indicator) -> list[str]:
     return notes + ([c.note] if c.note else [])
 
 
-OFFICE_REVIEW_NOTE = "市级审核确认（审核表“市级审核确认”页逐项确认）"
+OFFICE_REVIEW_NOTE = "市级确认：单位填报，市级在审核表“市级确认”页逐项核实"
 
 
 def extra_note(ind: Indicator) -> str:

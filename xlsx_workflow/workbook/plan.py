@@ -158,6 +158,8 @@ def _indicator(ind: Indicator, row: int, verb: str, needs: dict) -> tuple[Indica
         elif c.needs or c.optional:
             text += "\n（需市级核定数据：" + "、".join(
                 needs.get(x, x) for x in sorted(c.needs | c.optional)) + "）"
+        if c.office_review:
+            text += "\n（单位如实填报，由市级核实确认）"
         section.blocks.append(Block(c, [(row + k, f) for k, f in enumerate(fields)],
                                     points_text(c, verb), text))
         row += len(fields)
