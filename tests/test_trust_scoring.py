@@ -146,6 +146,10 @@ def test_office_marks_indicators_not_applicable_for_one_unit(tmp_path):
     unit = next(u for u in run_score(root, write=False).result.scored if u.code == "411502")
     assert unit.score.clauses["1.1.7.a"].status == "not_applicable"
     assert unit.score.applicable_max == 99
+    assert cli("init", root, "--rubric", RUBRIC).exit_code == 0   # running init again keeps it
+    again = load_campaign(root)
+    assert again.not_applicable == {"411502": ["1.1.7"], "平桥区": ["2.2.1", "5.3.1"]}
+    assert again.ranking == "auto"
 
 
 @pytest.mark.parametrize("settings, codes", [
