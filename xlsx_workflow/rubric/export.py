@@ -14,7 +14,7 @@ from pathlib import Path
 import xlsxwriter
 
 from .expr import format_number
-from .kinds import COHORT_WORDS, PARTIAL_STEP, growth_basis
+from .kinds import COHORT_WORDS, PARTIAL_STEP, growth_basis, step_text
 from .model import Clause, Indicator, Rubric
 
 SHEET, NOTES_SHEET = "考核细则", "说明"
@@ -186,7 +186,7 @@ def points_text(c: Clause, verb: str = "") -> str:
 def _growth_text(s: dict) -> str:
     step = Decimal(str(s["step"]))
     target = Decimal(str(s.get("target", 1)))
-    below = f"每下降{n(step * 100)}%" if target == 1 else f"每低{n(step * 100)}个百分点"
+    below = ("每下降" if target == 1 else "每低") + step_text(target, step)
     return (f"{growth_basis(target)}得{n(s['points'])}分，{below}扣"
             f"{n(s.get('deduct', 0))}分，{PARTIAL_STEP.get(str(s.get('partial_step', 'whole')), '')}")
 

@@ -244,12 +244,12 @@ def growth(ctx: Ctx) -> Built:
         basis = growth_basis(target)
         if n == 0 and evaluate(val, v) < target * lv:
             return (f"{f.label}{fmt(v(f.id))}{f.unit}，上年度{fmt(lv)}{f.unit}，未{basis}，"
-                    f"差距不足一档（每档{fmt(step * 100)}%，{PARTIAL_STEP[partial]}），"
+                    f"差距不足一档（每档{step_text(target, step)}，{PARTIAL_STEP[partial]}），"
                     f"得{fmt(points)}分")
         if n == 0:
             return f"{f.label}{fmt(v(f.id))}{f.unit}，上年度{fmt(lv)}{f.unit}，{basis}，得{fmt(points)}分"
         return (f"{f.label}{fmt(v(f.id))}{f.unit}，上年度{fmt(lv)}{f.unit}，未{basis}，"
-                f"差{fmt(n)}档（每档{fmt(step * 100)}%，{PARTIAL_STEP[partial]}），"
+                f"差{fmt(n)}档（每档{step_text(target, step)}，{PARTIAL_STEP[partial]}），"
                 f"扣{fmt(n * deduct)}分，得{fmt(points)}分")
     return Built(expr, pts, explain)
 
@@ -260,6 +260,11 @@ PARTIAL_STEP = {"whole": "不足一档按一档计", "none": "不足一档不扣
 def growth_basis(target: Decimal) -> str:
     """达到上年度 / 达到上年度的1.1倍: the level that keeps full points."""
     return "达到上年度" if target == 1 else f"达到上年度的{fmt(target)}倍"
+
+
+def step_text(target: Decimal, step: Decimal) -> str:
+    """One step below last year: 10% of it (药品), or 5个百分点 of the 1.1× target (公安)."""
+    return f"{fmt(step * 100)}%" if target == 1 else f"{fmt(step * 100)}个百分点"
 
 
 def relative(ctx: Ctx) -> Built:
