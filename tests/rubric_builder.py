@@ -14,7 +14,9 @@ BASE = {
     "grades": [{"name": "优秀", "min": 90}, {"name": "良好", "min": 80}, {"name": "一般", "min": 0}],
     "params": [{"id": "P", "label": "参数", "scope": "unit"},
                {"id": "L", "label": "上年度数", "scope": "unit"},
-               {"id": "R", "label": "全省排名", "scope": "unit"}],
+               {"id": "R", "label": "全省排名", "scope": "unit"},
+               {"id": "N", "label": "参加排序的单位数", "scope": "unit"},
+               {"id": "PN", "label": "全省参加排序的单位数", "scope": "unit"}],
     "groups": [{"id": "base", "name": "基础", "role": "base", "max": 100}],
     "dimensions": [{"id": "D", "name": "维度", "group": "base", "max": 100}],
 }

@@ -12,7 +12,7 @@ import openpyxl
 from xlsx_workflow.campaign import init_campaign
 from xlsx_workflow.ledger import ACCEPTED, SELF_ASSESSMENT, Ledger, ReturnRecord
 from xlsx_workflow.params import CAMPAIGN_SHEET, FIRST_ROW, UNIT_SHEET
-from xlsx_workflow.review import SHEET
+from xlsx_workflow.review import CONFIRM_SHEET, SHEET
 from xlsx_workflow.rubric.sample import random_inputs, random_params
 
 RUBRICS = ["ip-protection-2021", "anti-counterfeit-2021"]
@@ -81,25 +81,30 @@ def _cell(v):
     return float(v) if isinstance(v, Decimal) else v
 
 
+def _review_sheets(book):
+    """The 市级确认 sheet (when there is one) and the 审核表 sheet."""
+    return [book[n] for n in (CONFIRM_SHEET, SHEET) if n in book.sheetnames]
+
+
 def review_rows(path) -> dict:
-    """{(unit code, clause id): {header: value}} of the 审核表."""
-    ws = openpyxl.load_workbook(path)[SHEET]
-    head = [c.value for c in ws[1]]
+    """{(unit code, clause id): {header: value}} of the 审核表 (both sheets)."""
     out = {}
-    for row in ws.iter_rows(min_row=2, values_only=True):
-        d = dict(zip(head, row))
-        out[(d["单位代码"], d["条款编号"])] = d
+    for ws in _review_sheets(openpyxl.load_workbook(path)):
+        head = [c.value for c in ws[1]]
+        for row in ws.iter_rows(min_row=2, values_only=True):
+            d = dict(zip(head, row))
+            out[(d["单位代码"], d["条款编号"])] = d
     return out
 
 
 def edit_review(path, edits: dict) -> None:
     """edits: {(code, clause): (核定分, 核定理由, 审核人)} — None leaves a cell blank."""
     book = openpyxl.load_workbook(path)
-    ws = book[SHEET]
-    head = {c.value: c.column for c in ws[1]}
-    for r in range(2, ws.max_row + 1):
-        key = (ws.cell(r, head["单位代码"]).value, ws.cell(r, head["条款编号"]).value)
-        if key in edits:
-            for name, v in zip(("核定分", "核定理由", "审核人"), edits[key]):
-                ws.cell(r, head[name]).value = v
+    for ws in _review_sheets(book):
+        head = {c.value: c.column for c in ws[1]}
+        for r in range(2, ws.max_row + 1):
+            key = (ws.cell(r, head["单位代码"]).value, ws.cell(r, head["条款编号"]).value)
+            if key in edits:
+                for name, v in zip(("核定分", "核定理由", "审核人"), edits[key]):
+                    ws.cell(r, head[name]).value = v
     book.save(path)

@@ -190,7 +190,8 @@ def pick_review(rubric, table: dict, ranked: list) -> tuple[dict, dict, dict]:
                          for (c, cid), r in table.items()
                          if c == code and cid in clauses and r["系统计算分"] is not None
                          and float(r["系统计算分"]) < float(r["满分"])), reverse=True)
-        gap, chosen = top["total"] - second["total"], []
+        # ranks follow 折算得分 (= total unless a unit has 不适用 indicators; ranking: auto)
+        gap, chosen = top["scaled"] - second["scaled"], []
         if gap <= 0:
             continue  # tied: not "passing"
         for _, cid in losses:
@@ -290,7 +291,7 @@ def test_review_changes_the_rank_and_is_kept_in_the_ledger(cycle):
     above = before[top]["rank"]
     assert before[second]["rank"] == above + 1
     assert after[second]["rank"] == above and after[top]["rank"] == above + 1
-    assert after[second]["total"] > after[top]["total"]
+    assert after[second]["scaled"] > after[top]["scaled"]
     assert after[top]["total"] == before[top]["total"]
     recorded = {(r.unit_code, r.clause_id): r for r in cycle["reviews"]}
     assert set(recorded) == set(cycle["edits"])

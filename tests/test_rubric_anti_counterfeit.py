@@ -28,7 +28,9 @@ WORSE_WHEN_HIGH = {"1.2.10.b.2", "1.2.10.b.3", "1.2.10.c.2", "1.2.10.d.1", "1.2.
 
 BEST_PARAMS = {"执法单位数": 1, "专利侵权纠纷全省平均数": 1, "著作权案件全省排名": 1,
                "上年度著作权案件数": 1, "上年度药品普通程序案件数": 1,
-               "上年度公安侦破侵权假冒犯罪案件数": 1, "信息量全省排名": 1}
+               "上年度公安侦破侵权假冒犯罪案件数": 1}
+# 信息量 rank among the 15 assessed units (score_cohort computes these; score_unit is told them)
+BEST_COHORT = {"cohort_rank:5.3.3.b": Decimal(1), "cohort_count:5.3.3.b": Decimal(15)}
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +132,7 @@ def test_special_rules_use_their_kind(rubric, clause, kind):
 # --- totals ---------------------------------------------------------------------------------
 
 def test_full_inputs_reach_every_indicator_and_at_most_each_declared_dimension(rubric):
-    res = score_unit(rubric, best_inputs(rubric), BEST_PARAMS, unit_type="县区")
+    res = score_unit(rubric, best_inputs(rubric), BEST_PARAMS, unit_type="县区", cohort=BEST_COHORT)
     assert res.pending == []
     for ind in rubric.indicators:
         assert res.indicators[ind.id].points == ind.max, ind.id
@@ -207,10 +209,12 @@ def test_drug_cases_growth_with_stepwise_deduction(rubric, last, this, expected)
 @pytest.mark.parametrize("last, this, expected", [
     (100, 110, "5"),    # exactly 1.1 × last year
     (100, 130, "5"),
-    (100, 106, "4.9"),  # 4 points below the target: one step
-    (100, 105, "4.9"),
-    (100, 104, "4.8"),  # 6 points below: a partial step counts whole
+    # "每低5个百分点，扣0.1分" has no "不足…按…计算": only whole steps are deducted
+    (100, 106, "5"),    # 4 points below the target: less than one step
+    (100, 105, "4.9"),  # 5 points below: one step
+    (100, 104, "4.9"),  # 6 points below: one whole step
     (100, 100, "4.8"),
+    (100, 99, "4.8"),   # 11 points below: two whole steps
     (100, 50, "3.8"),
     (10, 0, "2.8"),     # 110 % below: 22 steps
     (0, 0, "5"),
@@ -236,18 +240,40 @@ def test_major_cases_per_case_capped(rubric, ministry, province, expected):
     assert res.indicators["2.2.2"].points == D(expected)
 
 
-@pytest.mark.parametrize("rank, expected", [
-    (1, "1"), (10, "1"), (11, "0.9"), (25, "0.9"), (26, "0.8"), (60, "0.8"),
+@pytest.mark.parametrize("rank, count, expected", [
+    # seed 001: 前10位 → 1, 第11至25位 → 0.9, 后3位 → 0.8; other places get nothing
+    (1, 40, "1"), (10, 40, "1"), (11, 40, "0.9"), (25, 40, "0.9"), (26, 40, "0"),
+    (37, 40, "0"), (38, 40, "0.8"), (40, 40, "0.8"),
+    (13, 15, "0.9"), (15, 15, "0.9"),  # 15 units: the last three are also 11–25
+    (9, 10, "1"),
 ])
-def test_information_volume_rank_tiers(rubric, rank, expected):
-    res = score_unit(rubric, {"5.3.3.a": 0}, {"信息量全省排名": rank})
+def test_information_volume_rank_tiers(rubric, rank, count, expected):
+    cohort = {"cohort_rank:5.3.3.b": D(rank), "cohort_count:5.3.3.b": D(count)}
+    res = score_unit(rubric, {"5.3.3.a": 0}, {}, cohort=cohort)
     assert res.clauses["5.3.3.b"].points == D(expected)
     assert res.indicators["5.3.3"].points == 1 + D(expected)
 
 
+@pytest.mark.parametrize("province, of, cohort_rank, expected", [
+    (30, 30, 1, "0.8"),   # the office's province rank wins over the rank among assessed units
+    (26, 30, 1, "0"),
+    (5, None, 14, "1"),
+    (None, None, 14, "0.9"),
+    (40, None, 1, "0"),   # province rank without the province count: 后3位 cannot apply
+])
+def test_information_volume_province_rank_replaces_cohort_rank(rubric, province, of,
+                                                               cohort_rank, expected):
+    params = {k: v for k, v in (("信息量全省排名", province), ("信息量全省排序单位数", of)) if v}
+    cohort = {"cohort_rank:5.3.3.b": D(cohort_rank), "cohort_count:5.3.3.b": D(15)}
+    res = score_unit(rubric, {"5.3.3.a": 0}, params, cohort=cohort)
+    assert res.clauses["5.3.3.b"].points == D(expected)
+    assert res.clauses["5.3.3.b"].status == "scored"
+
+
 @pytest.mark.parametrize("missing, expected", [(0, "1"), (3, "0.7"), (10, "0"), (25, "0")])
 def test_information_articles_missing_deducted(rubric, missing, expected):
-    res = score_unit(rubric, {"5.3.3.a": missing}, {"信息量全省排名": 11})
+    res = score_unit(rubric, {"5.3.3.a": missing}, {"信息量全省排名": 11},
+                     cohort=BEST_COHORT)
     assert res.clauses["5.3.3.a"].points == D(expected)
     assert res.indicators["5.3.3"].points == D(expected) + D("0.9")
 
@@ -307,9 +333,11 @@ def test_copyright_with_extra_points_capped_at_two(rubric, cases, last, rank, li
     (1, 0, 0, "0.18"),      # 0.175, half-up
     (2, 1, 1, "0.55"),
     (0, 3, 3, "0.3"),       # extra at most 0.3
-    (3, 2, 0, "0.7"),       # 0.53 + 0.2, the item stays at 0.7
+    (3, 2, 0, "0.73"),      # 0.53 + 0.2
+    (4, 2, 1, "1"),         # "增加分值最高不超过0.3分" caps the increment: 0.7 + 0.3
+    (6, 3, 3, "1"),         # increment capped at 0.3
 ])
-def test_agricultural_inputs_cases_with_extra_capped_at_item(rubric, cases, transferred, variety,
+def test_agricultural_inputs_cases_with_extra_capped_at_increment(rubric, cases, transferred, variety,
                                                              expected):
     res = score_unit(rubric, {"1.1.8.a": cases, "1.1.8.b.1": transferred, "1.1.8.b.2": variety})
     assert res.indicators["1.1.8"].points == D(expected)
@@ -373,7 +401,8 @@ def test_not_applicable_to_functional_zones(rubric, indicator):
 
 
 def test_functional_zone_rate_is_over_applicable_points(rubric):
-    zone = score_unit(rubric, best_inputs(rubric), BEST_PARAMS, unit_type="功能区")
+    zone = score_unit(rubric, best_inputs(rubric), BEST_PARAMS, unit_type="功能区",
+                      cohort=BEST_COHORT)
     assert zone.dimensions["司法保护数"] == 0
     # 100 − (4 + 4.5 + 0.5 + 0.5 + 0.5 + 1) = 89 applicable points
     assert zone.total == D("83")          # 31.5 + 14 + 0 + 7.8 + 17.7 + 12

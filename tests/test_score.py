@@ -89,7 +89,7 @@ def test_office_figures_reach_the_engine(tmp_path):
     write_params(tmp_path / "c")
     fill_params(camp.layout.params_file, *full_params(camp))
     run = run_score(tmp_path / "c")
-    assert [i.code for i in run.issues] == []
+    assert [i.code for i in run.issues] == ["S020"]  # only: 市级确认 rows not confirmed yet
     assert all(not u.score.pending for u in run.result.scored)
     assert all(c.status != PENDING for u in run.result.scored for c in u.score.clauses.values())
 
@@ -225,6 +225,6 @@ def test_init_generate_fill_import_score(tmp_path, rubric_id):
     assert len(res.missing) == len(camp.units) - 3
     expected = score_cohort(camp.rubric, [UnitInput(u.code, u.name, u.type, typed[u.code],
                                                     per_unit[u.code]) for u in chosen],
-                            per_campaign)
+                            per_campaign, camp.ranking)  # auto: by rate once a 功能区 is in
     assert {s.unit_code: s.total for s in expected} == {u.code: u.score.total for u in res.scored}
     assert {s.unit_code: s.rank for s in expected} == {u.code: u.score.rank for u in res.scored}

@@ -59,6 +59,8 @@ class Campaign:
     rubric_hash: str = ""
     warnings: list[Issue] = field(default_factory=list)
     extensions: dict = field(default_factory=dict)  # unit code → {"materials"/"contact": date}
+    ranking: str = "auto"             # rank and grade by rate | points | auto (scoring_settings)
+    not_applicable: dict = field(default_factory=dict)  # unit → its own 不适用 indicator ids
 
     @property
     def layout(self) -> Layout:
@@ -85,6 +87,7 @@ def init_campaign(dir, rubric: str, units_file=None, deadline=None, title=None) 
         password=str(old.get("sheet_password") or _password()), units=units,
         rubric_version=rub.version, rubric_hash=rub.content_hash, warnings=warnings,
         extensions=extensions_lenient(old.get("extensions")))
+    _scoring_settings(camp, old, str(lay.campaign_file))  # kept when init runs again
     lay.root.mkdir(parents=True, exist_ok=True)
     _write_units(lay.units_file, units)
     _write_yaml(lay, camp)
@@ -117,6 +120,7 @@ def load_campaign(dir) -> Campaign:
     from .extensions import read_extensions
     camp.extensions, found = read_extensions(doc.get("extensions"), camp, str(lay.campaign_file))
     camp.warnings += found
+    _scoring_settings(camp, doc, str(lay.campaign_file))
     if rub.content_hash != camp.rubric_hash:
         camp.warnings.append(issue("C005", str(lay.campaign_file), old=camp.rubric_version,
                                    new=rub.version))
@@ -124,6 +128,14 @@ def load_campaign(dir) -> Campaign:
 
 
 # --- campaign.yaml ---------------------------------------------------------------------------
+
+def _scoring_settings(camp: Campaign, doc: dict, where: str) -> None:
+    """`ranking` and `not_applicable` (see scoring_settings.py); the units get their exemptions."""
+    from .scoring_settings import apply_not_applicable, read_not_applicable, read_ranking
+    camp.ranking = read_ranking(doc, where)
+    camp.not_applicable = read_not_applicable(doc.get("not_applicable"), where)
+    camp.units = apply_not_applicable(camp.units, camp.rubric, camp.not_applicable, where)
+
 
 def _deadlines(rub: Rubric, deadline) -> dict:
     """--deadline sets materials and contact = 9 days before; else the rubric's campaign block."""
@@ -183,12 +195,17 @@ def _write_yaml(lay: Layout, c: Campaign) -> None:
         "deadlines": {k: (v.isoformat() if v else None) for k, v in c.deadlines.items()},
         "office": dict(c.office.__dict__), "sheet_password": c.password,
         "units": lay.units_file.name,
+        "ranking": c.ranking, "not_applicable": c.not_applicable,
     }
     if c.extensions:
         from .extensions import extensions_doc
         doc["extensions"] = extensions_doc(c.extensions)
-    head = ("# 考核活动（由 xlsx-workflow init 生成）。title、deadlines、office、extensions 可以修改；\n"
-            "# id、created、rubric、sheet_password 请勿修改（已下发的自评表依据它们核对）。\n")
+    head = ("# 考核活动（由 xlsx-workflow init 生成）。title、deadlines、office、extensions（延期）可以修改；\n"
+            "# id、created、rubric、sheet_password 请勿修改（已下发的自评表依据它们核对）。\n"
+            "# ranking：排名和等次的依据，rate 按得分率（总分÷适用满分），points 按总分，\n"
+            "#   auto（默认）有单位存在不适用指标时按得分率，否则按总分。\n"
+            "# not_applicable：个别单位的不适用指标，如 {\"411591\": [\"1.1.7\", \"2.2.1\"]}（单位代码或名称:\n"
+            "#   指标编号列表）；修改后重新运行 generate，已下发的自评表须重新下发。\n")
     tmp = lay.campaign_file.with_name(lay.campaign_file.name + ".tmp")
     tmp.write_text(head + yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
     tmp.replace(lay.campaign_file)

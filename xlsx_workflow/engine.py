@@ -11,11 +11,13 @@ from decimal import Decimal, InvalidOperation
 from typing import Mapping, Optional
 
 from .rubric.expr import ExprError, evaluate, format_number
+from .rubric.kinds import COHORT_WORDS
 from .rubric.model import NUMERIC_TYPES, Clause, Rubric
 from .rubric.totals import (clause_name, dimension_expr, grade_expr, group_expr, indicator_expr,
                             total_expr)
 
 SCORED, PENDING, NOT_APPLICABLE, OVERRIDDEN = "scored", "pending", "not_applicable", "overridden"
+RATE, POINTS, AUTO = "rate", "points", "auto"   # campaign.yaml `ranking`
 
 
 @dataclass
@@ -71,6 +73,13 @@ class UnitScore:
     rate: Optional[Decimal]
     rank: Optional[int] = None
     warnings: list = field(default_factory=list)
+    scaled: Optional[Decimal] = None  # 折算得分: total ÷ applicable points × full base points
+    ranked_by: str = POINTS           # what rank and grade were decided by (RATE or POINTS)
+
+    @property
+    def partial(self) -> bool:
+        """True when some indicator is 不适用 for this unit."""
+        return any(not i.applicable for i in self.indicators.values())
 
     @property
     def pending(self) -> list[str]:
@@ -143,15 +152,15 @@ def score_unit(rubric: Rubric, inputs: Mapping, params: Mapping | None = None,
     return UnitScore(unit_code, unit_name, clauses, indicators, dims, groups, by_role["base"],
                      by_role["bonus"], by_role["deduction"], total,
                      evaluate(grade_expr(rubric, total_expr(rubric)), cells), app_max, rate,
-                     warnings=warnings)
+                     warnings=warnings, scaled=_scaled(rubric, total, app_max))
 
 
 def value_labels(rubric: Rubric) -> dict:
     """Chinese names of everything a clause can need from outside the unit's inputs."""
     labels = {p.id: p.label for p in rubric.params}
     for f in rubric.fields:
-        labels[f"cohort_rank:{f.id}"] = f"{f.label}全市排名"
-        labels[f"cohort_average:{f.id}"] = f"{f.label}全市平均数"
+        for kind, words in COHORT_WORDS.items():
+            labels[f"{kind}:{f.id}"] = words.format(label=f.label)
     return labels
 
 
@@ -207,26 +216,51 @@ def _applicable_max(rubric: Rubric, indicators: dict) -> Decimal:
     return max(Decimal(0), base_max - lost)
 
 
+def _scaled(rubric: Rubric, total: Decimal, app_max: Decimal) -> Optional[Decimal]:
+    """折算得分: the total as if every indicator applied (= total when all do)."""
+    base_max = sum((g.max for g in rubric.groups if g.role == "base"), Decimal(0))
+    if app_max <= 0:
+        return None
+    if app_max == base_max:
+        return total
+    return (total * base_max / app_max).quantize(Decimal(1).scaleb(-rubric.places))
+
+
+def ranking_basis(setting: str, scores: list[UnitScore]) -> str:
+    """RATE or POINTS from campaign.yaml `ranking`: auto is rate as soon as a unit has 不适用."""
+    if setting == AUTO:
+        return RATE if any(s.partial for s in scores) else POINTS
+    return setting
+
+
 def score_cohort(rubric: Rubric, units: list[UnitInput],
-                 campaign_params: Mapping | None = None) -> list[UnitScore]:
-    """Score all units, computing cohort values first; rank by total (ties share: 1, 1, 3)."""
+                 campaign_params: Mapping | None = None, ranking: str = POINTS) -> list[UnitScore]:
+    """Score all units, computing cohort values first; rank (ties share: 1, 1, 3) and grade by
+    total, or by 折算得分 (the rate over applicable points) when `ranking` says so."""
     cohort = cohort_values(rubric, units)
     scores = []
     for u in units:
         params = {**(campaign_params or {}), **u.params}
         scores.append(score_unit(rubric, u.inputs, params, u.type, u.overrides,
                                  cohort.get(u.code), u.code, u.name))
-    rank(scores)
+    by = ranking_basis(ranking, scores)
+    if by == RATE:
+        for s in scores:
+            s.ranked_by = RATE
+            s.grade = rubric.grade_for(s.scaled) if s.scaled is not None else s.grade
+    rank(scores, by)
     return scores
 
 
-def rank(scores: list[UnitScore]) -> None:
+def rank(scores: list[UnitScore], by: str = POINTS) -> None:
+    def key(s):
+        return (s.scaled if s.scaled is not None else Decimal(0)) if by == RATE else s.total
     for s in scores:
-        s.rank = 1 + sum(1 for o in scores if o.total > s.total)
+        s.rank = 1 + sum(1 for o in scores if key(o) > key(s))
 
 
 def cohort_values(rubric: Rubric, units: list[UnitInput]) -> dict:
-    """Values of `cohort_rank:F` and `cohort_average:F` for each unit."""
+    """Values of `cohort_rank:F`, `cohort_average:F` and `cohort_count:F` for each unit."""
     names = {n for c in rubric.clauses for n in c.needs if n.startswith("cohort_")}
     out: dict = {u.code: {} for u in units}
     for name in names:
@@ -236,6 +270,9 @@ def cohort_values(rubric: Rubric, units: list[UnitInput]) -> dict:
             avg = sum(vals.values(), Decimal(0)) / len(vals)
             for code in out:
                 out[code][name] = avg
+        elif kind == "cohort_count":
+            for code in out:
+                out[code][name] = Decimal(len(vals))
         elif kind == "cohort_rank":
             for code, v in vals.items():
                 out[code][name] = Decimal(1 + sum(1 for o in vals.values() if o > v))

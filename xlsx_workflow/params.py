@@ -51,15 +51,24 @@ class Column:
     unit: str = ""
     options: tuple = ()
     is_field: bool = False        # an office-only field (goes to the inputs, not the params)
+    optional: bool = False        # may be left blank (e.g. a province rank that replaces ours)
 
     @property
     def heading(self) -> str:
-        return f"{self.label}（{self.unit}）" if self.unit else self.label
+        text = f"{self.label}（{self.unit}）" if self.unit else self.label
+        return text + "（可不填）" if self.optional else text
+
+
+def optional_params(rubric: Rubric) -> set:
+    """Params that only ever replace another value when given: a blank is no omission."""
+    needed = {n for c in rubric.clauses for n in c.needs}
+    return {n for c in rubric.clauses for n in c.optional} - needed
 
 
 def unit_columns(rubric: Rubric) -> list[Column]:
     """Per-unit figures: unit-scoped parameters, then office-only fields, in rubric order."""
-    out = [Column(p.id, p.label, p.type, p.min, p.max, p.unit)
+    optional = optional_params(rubric)
+    out = [Column(p.id, p.label, p.type, p.min, p.max, p.unit, optional=p.id in optional)
            for p in rubric.params if p.scope != "campaign"]
     out += [Column(f.id, f.label, f.type, f.min, f.max, f.unit, tuple(f.options), True)
             for f in rubric.fields if f.source == "office"]
@@ -67,7 +76,8 @@ def unit_columns(rubric: Rubric) -> list[Column]:
 
 
 def campaign_columns(rubric: Rubric) -> list[Column]:
-    return [Column(p.id, p.label, p.type, p.min, p.max, p.unit)
+    optional = optional_params(rubric)
+    return [Column(p.id, p.label, p.type, p.min, p.max, p.unit, optional=p.id in optional)
             for p in rubric.params if p.scope == "campaign"]
 
 
@@ -239,7 +249,7 @@ def _write_campaign_sheet(ws, cols: list[Column], old: dict, fmt: dict) -> int:
     kept = 0
     for i, col in enumerate(cols, start=1):
         ws.write_string(i, 0, col.id, fmt["center"])
-        ws.write_string(i, 1, col.label, fmt["cell"])
+        ws.write_string(i, 1, col.label + ("（可不填）" if col.optional else ""), fmt["cell"])
         ws.write_string(i, 2, col.unit, fmt["center"])
         value = old.get(col.id)
         kept += value is not None
@@ -357,7 +367,7 @@ def _read_units(book, campaign: Campaign, cols: list[Column], issues: list) -> d
                 blanks.append((code, addr))
             else:
                 out[code][col.id] = value
-        if not col.is_field:  # a blank office flag means "nothing found", not "missing"
+        if not col.is_field and not col.optional:  # a blank office flag: "nothing found"
             issues += _blank_issues(col, c, blanks, units, len(rows))
     return out
 
@@ -387,8 +397,10 @@ def _read_campaign(book, cols: list[Column], issues: list) -> dict:
         if why:
             issues.append(issue("S004", addr, unit="全市", label=col.label, field=col.id,
                                 value=cell_text(raw), detail=why))
-        elif value is None:
+        elif value is None and not col.optional:
             issues.append(issue("S002", addr, unit="全市", label=col.label, field=col.id))
+        elif value is None:
+            continue
         else:
             out[col.id] = value
     return out

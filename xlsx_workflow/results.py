@@ -100,6 +100,8 @@ class CampaignResult:
                 "bonus": _num(s.bonus) if s else None,
                 "deduction": _num(s.deduction) if s else None,
                 "rate": _num(s.rate) if s and s.rate is not None else None,
+                "scaled": _num(s.scaled) if s and s.scaled is not None else None,
+                "ranked_by": s.ranked_by if s else None,
                 "dimensions": {names.get(d, d): _num(p) for d, p in s.dimensions.items()} if s else {},
                 "late": u.late, "late_correction": u.late_correction,
                 "errors": u.errors, "warnings": u.warnings,

@@ -28,6 +28,7 @@ from .results import ReviewRecord
 from .rubric.expr import format_number
 
 SHEET = "审核表"
+CONFIRM_SHEET = "市级确认"   # office_review clauses of every unit, first, to confirm in one pass
 WHAT = "审核表"
 # (header, width); the three input columns are the only unlocked ones.
 COLUMNS = [("单位代码", 9), ("单位", 11), ("指标", 22), ("条款编号", 9), ("条款", 42), ("满分", 6),
@@ -89,17 +90,25 @@ def unit_label(campaign: Campaign, code: str) -> str:
 # --- reading the sheet ---------------------------------------------------------------------------
 
 def read_review_entries(campaign: Campaign) -> tuple[dict, list[Issue]]:
-    """Every row of the 审核表 by (unit code, clause id); ({}, []) when there is no sheet yet."""
+    """Every row of the 审核表 (both sheets) by (unit code, clause id); ({}, []) when there is
+    no file yet. The 市级确认 sheet may be missing (a file written before it existed)."""
     path = campaign.layout.review_file
     if not path.exists():
         return {}, []
     book = open_book(path, WHAT, "review")
-    ws = book[SHEET] if SHEET in book.sheetnames else None
+    out, issues = {}, []
+    for name in (CONFIRM_SHEET, SHEET):
+        if name == SHEET or name in book.sheetnames:
+            issues += _read_sheet(book[name] if name in book.sheetnames else None, name, out)
+    return out, issues
+
+
+def _read_sheet(ws, name: str, out: dict) -> list[Issue]:
     header = {cell_text(c.value): c.column for c in ws[1]} if ws is not None else {}
-    lost = [name for name in REQUIRED if name not in header]
+    lost = [col for col in REQUIRED if col not in header]
     if lost:
-        return {}, [issue("S009", SHEET, what=WHAT, columns="”“".join(lost), command="review")]
-    out = {}
+        return [issue("S009", name, what=f"{WHAT}“{name}”" if name != SHEET else WHAT,
+                      columns="”“".join(lost), command="review")]
     for r in range(2, ws.max_row + 1):
         get = {name: ws.cell(r, c).value for name, c in header.items()}
         code, cid = cell_text(get["单位代码"]), cell_text(get["条款编号"])
@@ -108,8 +117,8 @@ def read_review_entries(campaign: Campaign) -> tuple[dict, list[Issue]]:
         out[(code, cid)] = ReviewEntry(
             code, cid, r, get["核定分"], cell_text(get["核定理由"]), cell_text(get["审核人"]),
             to_number(get["系统计算分"]), None,
-            {name: f"{SHEET}!{get_column_letter(c)}{r}" for name, c in header.items()})
-    return out, []
+            {col: f"{name}!{get_column_letter(c)}{r}" for col, c in header.items()})
+    return []
 
 
 def check_entries(campaign: Campaign, entries: dict, scored: set) -> tuple[dict, list[Issue]]:
@@ -124,12 +133,13 @@ def check_entries(campaign: Campaign, entries: dict, scored: set) -> tuple[dict,
         if cid not in clauses or code not in scored:
             issues.append(issue("S013", e.cells["核定分"], row=e.row, unit_code=code, clause=cid))
             continue
-        top = clauses[cid].max
+        top, low = clauses[cid].max, min(Decimal(0), clauses[cid].floor)
         e.points = to_number(e.raw_points)
-        if e.points is None or e.points < 0 or e.points > top:
+        if e.points is None or e.points < low or e.points > top:
             e.points, e.problem = None, "核定分无效"
             issues.append(issue("S011", e.cells["核定分"], unit=unit, clause=cid,
-                                value=cell_text(e.raw_points), max=format_number(top)))
+                                value=cell_text(e.raw_points), max=format_number(top),
+                                min=format_number(low)))
         elif e.points != e.shown and not e.reason:
             e.problem = "核定分与系统计算分不同，须填写核定理由"
             issues.append(issue("S010", e.cells["核定分"], unit=unit, clause=cid,
@@ -139,6 +149,21 @@ def check_entries(campaign: Campaign, entries: dict, scored: set) -> tuple[dict,
         else:
             out.setdefault(code, {})[cid] = e
     return out, issues
+
+
+def unconfirmed(campaign: Campaign, scores: dict, valid: dict) -> list[Issue]:
+    """One warning (S020) for the office_review clauses no reviewer has confirmed yet: their
+    points rest on the unit's own account (少报次数, 判无罪件数, 自评分 …)."""
+    review = [c for c in campaign.rubric.clauses if c.office_review]
+    open_rows = [(code, c.id) for code in sorted(scores) for c in review
+                 if scores[code].clauses[c.id].status != NOT_APPLICABLE
+                 and c.id not in valid.get(code, {})]
+    if not open_rows:
+        return []
+    units = sorted({code for code, _ in open_rows})
+    clauses = [c.id for c in review if any(cid == c.id for _, cid in open_rows)]
+    return [issue("S020", f"{WHAT}“{CONFIRM_SHEET}”", count=len(open_rows), units=len(units),
+                  clauses="、".join(clauses))]
 
 
 def overrides_of(valid: dict) -> dict:
@@ -244,24 +269,38 @@ def write_review(campaign_dir) -> ReviewResult:
     tmp = path.with_name(path.stem + ".tmp.xlsx")
     wb = new_workbook(tmp, camp, WHAT)
     fmt = formats(wb)
-    ws = wb.add_worksheet(SHEET)
-    flags = {(f.unit_code, f.clause_id): f for f in run.flags}
-    names = {i.id: f"{i.id} {i.name}" for i in camp.rubric.indicators}
-    order = {u.code: n for n, u in enumerate(camp.units)}
     n = kept = 0
-    for unit in sorted(run.result.scored, key=lambda u: order[u.code]):  # the unit list's order
-        for c in camp.rubric.clauses:
-            res = unit.score.clauses[c.id]
-            if res.status == NOT_APPLICABLE:
-                continue
-            n += 1
-            e = run.entries.get((unit.code, c.id))
-            kept += bool(e and e.touched)
-            _write_row(ws, n, unit, c, names[c.indicator_id], res, e,
-                       flags.get((unit.code, c.id)), fmt)
-    _finish_sheet(ws, n, fmt)
+    for name in (CONFIRM_SHEET, SHEET):
+        wanted = (lambda c: c.office_review) if name == CONFIRM_SHEET else (
+            lambda c: not c.office_review)
+        rows = [(u, c) for u in _in_unit_order(camp, run.result.scored)
+                for c in camp.rubric.clauses if wanted(c)
+                and u.score.clauses[c.id].status != NOT_APPLICABLE]
+        if name == CONFIRM_SHEET and not rows:
+            continue
+        got, was_kept = _write_sheet(wb.add_worksheet(name), rows, run, fmt)
+        n, kept = n + got, kept + was_kept
     save(wb, tmp, path, WHAT)
-    return ReviewResult(path, n, kept, len(flags), run.issues)
+    return ReviewResult(path, n, kept, len(run.flags), run.issues)
+
+
+def _in_unit_order(camp: Campaign, scored: list) -> list:
+    order = {u.code: k for k, u in enumerate(camp.units)}
+    return sorted(scored, key=lambda u: order[u.code])  # the unit list's order
+
+
+def _write_sheet(ws, rows: list, run, fmt: dict) -> tuple[int, int]:
+    """One review sheet: a row per (unit, clause); returns (rows, rows with reviewer entries)."""
+    flags = {(f.unit_code, f.clause_id): f for f in run.flags}
+    names = {i.id: f"{i.id} {i.name}" for i in run.result.rubric.indicators}
+    kept = 0
+    for n, (unit, c) in enumerate(rows, start=1):
+        e = run.entries.get((unit.code, c.id))
+        kept += bool(e and e.touched)
+        _write_row(ws, n, unit, c, names[c.indicator_id], unit.score.clauses[c.id], e,
+                   flags.get((unit.code, c.id)), fmt)
+    _finish_sheet(ws, [min(Decimal(0), c.floor) for _, c in rows], fmt)
+    return len(rows), kept
 
 
 def _write_row(ws, r: int, unit, clause, indicator: str, res, e: Optional[ReviewEntry], flag,
@@ -278,6 +317,23 @@ def _write_row(ws, r: int, unit, clause, indicator: str, res, e: Optional[Review
     ws.write_string(r, COL["审核状态"], status, fmt[style])
     ws.set_row(r, row_height([*enumerate(values), (COL["核定理由"], e.reason if e else ""),
                               (COL["审核状态"], status)]))
+
+
+def _points_validation(ws, floors: list) -> None:
+    """核定分 between the row's floor and its 满分, one validation per run of equal floors."""
+    j, start = COL["核定分"], 0
+    for k in range(1, len(floors) + 1):
+        if k < len(floors) and floors[k] == floors[start]:
+            continue
+        low = format_number(floors[start])
+        ws.data_validation(start + 1, j, k, j, {
+            "validate": "decimal", "criteria": "between", "minimum": float(floors[start]),
+            "maximum": f"=$F{start + 2}",
+            "input_title": "核定分",
+            "input_message": f"{low} 到该条款满分之间；与系统计算分不同时须填写核定理由。",
+            "error_title": "核定分有误",
+            "error_message": f"核定分应为 {low} 到该条款满分（“满分”列）之间的数字。"})
+        start = k
 
 
 def row_height(cells: list) -> float:
@@ -301,21 +357,23 @@ def _status(clause, res, e: Optional[ReviewEntry], flag: Optional[Flag]) -> tupl
         return REVIEWED, "cell"
     if clause.office_only:
         return "市级核定项：核实存在虚假报送或隐瞒的，核定分填满分", "cell"
+    if clause.office_review:
+        return ("待市级确认：核实单位填报的情况后填写核定分（属实的填系统计算分，"
+                "不属实的填核定分并写明理由）"), "flagged"
     if res.status == "pending":
         return "待市级核定", "cell"
     return "", "cell"
 
 
-def _finish_sheet(ws, n: int, fmt: dict) -> None:
+def _finish_sheet(ws, floors: list, fmt: dict) -> None:
+    """Header, validation, protection and print setup; `floors` = each row's lowest 核定分 (0,
+    or below 0 for a deduction clause such as 每少报1次扣0.1分)."""
+    n = len(floors)
     for j, (name, width) in enumerate(COLUMNS):
         ws.write_string(0, j, name, fmt["header"])
         ws.set_column(j, j, width)
     if n:
-        j = COL["核定分"]
-        ws.data_validation(1, j, n, j, {
-            "validate": "decimal", "criteria": "between", "minimum": 0, "maximum": "=$F2",
-            "input_title": "核定分", "input_message": "0 到该条款满分之间；与系统计算分不同时须填写核定理由。",
-            "error_title": "核定分有误", "error_message": "核定分应为 0 到该条款满分（“满分”列）之间的数字。"})
+        _points_validation(ws, floors)
         ws.conditional_format(1, COL["核定理由"], n, COL["核定理由"], {
             "type": "formula", "criteria": '=AND($J2<>"",$J2<>$H2,$K2="")',
             "format": fmt["flagged"]})
@@ -331,5 +389,6 @@ def _finish_sheet(ws, n: int, fmt: dict) -> None:
                     "format_rows": True})
 
 
-__all__ = ["Flag", "ReviewEntry", "ReviewResult", "check_entries", "ledger_reviews",
-           "overrides_of", "read_review", "read_review_entries", "reconcile", "write_review"]
+__all__ = ["CONFIRM_SHEET", "Flag", "ReviewEntry", "ReviewResult", "check_entries",
+           "ledger_reviews", "overrides_of", "read_review", "read_review_entries", "reconcile",
+           "unconfirmed", "write_review"]

@@ -21,7 +21,7 @@ from .params import read_params, unit_columns
 from .results import (MISSING, NOT_SCORED, SCORED, STATE_LABELS, CampaignResult, UnitResult,
                       ranked)
 from .review import (Flag, check_entries, ledger_reviews, overrides_of, read_review_entries,
-                     reconcile)
+                     reconcile, unconfirmed)
 from .rubric.expr import format_number
 
 SELF_SCORE_KEYS = ("self_scores", "_self_scores")   # where an import may keep cached 自评得分
@@ -87,6 +87,8 @@ def run_score(campaign_dir, apply_review: bool = True, record: bool = True,
         flags, found = reconcile(led, camp, entries, valid, scores,
                                  {c: r.id for c, r in current.items()}, record)
         issues += found
+        # what the reviewer must see first: facts only the office can confirm, still open
+        issues[:0] = unconfirmed(camp, scores, valid)
         reviews = ledger_reviews(led)
     units = _unit_results(camp, current, history, scores, flags, issues)
     for u in units:  # late: by the unit's first valid return (ledger.unit_timeliness)
@@ -116,7 +118,8 @@ def _score(camp: Campaign, current: dict, per_unit: dict, per_campaign: dict,
                                 overrides.get(u.code, {})))
     if not cohort:
         return {}
-    return {s.unit_code: s for s in score_cohort(camp.rubric, cohort, per_campaign)}
+    return {s.unit_code: s for s in score_cohort(camp.rubric, cohort, per_campaign,
+                                                 camp.ranking)}
 
 
 def _unit_results(camp: Campaign, current: dict, history: dict, scores: dict, flags: list,

@@ -38,7 +38,9 @@ def report_context(result: CampaignResult) -> dict:
     """Everything the report templates may print, keyed by the names the templates use."""
     camp, rub = result.campaign, result.rubric
     scored = result.scored
-    totals = [u.score.total for u in scored]
+    # 平均/最高/最低分 compare like with like: units with 不适用 indicators are left out
+    full = [u for u in scored if not u.score.partial]
+    totals = [u.score.total for u in full]
     ctx = {
         "title": camp.title, "year": camp.year, "office": camp.office.name or rub.office,
         "rubric_title": rub.title, "rubric_id": rub.id, "rubric_version": rub.version,
@@ -58,6 +60,7 @@ def report_context(result: CampaignResult) -> dict:
         "deduction_max": num(_group_max(rub, "deduction")),
         "average": num(_mean(totals)), "highest": num(max(totals)) if totals else "—",
         "lowest": num(min(totals)) if totals else "—",
+        "average_scope": _average_scope(len(scored), len(full)),
         "ranking": [_row(u, rub.places) for u in scored],
         "grades": _grades(result),
         "partial": [u.name for u in scored if u.score.applicable_max < _base_max(rub)],
@@ -76,6 +79,13 @@ def _row(u: UnitResult, places: int) -> dict:
     fixed = {k: str(Decimal(getattr(s, k)).quantize(q)) for k in ("base", "bonus", "deduction", "total")}
     return {"rank": str(s.rank or ""), "name": u.name, **fixed, "rate": pct(s.rate),
             "grade": s.grade, "late": u.late}
+
+
+def _average_scope(scored: int, full: int) -> str:
+    """Whose scores the average covers, in words (all scored units, or those without 不适用)."""
+    if full == scored:
+        return f"参加计分的{scored}个单位"
+    return f"参加计分的{scored}个单位中指标全部适用的{full}个单位"
 
 
 def _mean(values):
@@ -141,7 +151,11 @@ def _dimensions(result: CampaignResult) -> list[dict]:
     for d in rub.dimensions:
         if rub.group_of(d.id).role != "base" or not scored or d.max <= 0:
             continue
-        avg = _mean([u.score.dimensions.get(d.id, Decimal(0)) for u in scored])
+        inds = [i.id for i in rub.indicators if i.dimension == d.id]
+        whole = [u for u in scored if all(u.score.indicators[i].applicable for i in inds)]
+        if not whole:
+            continue
+        avg = _mean([u.score.dimensions.get(d.id, Decimal(0)) for u in whole])
         out.append({"name": d.name, "max": num(d.max), "average": num(avg),
                     "rate": pct(avg / d.max), "_rate": avg / d.max})
     out.sort(key=lambda d: -d["_rate"])

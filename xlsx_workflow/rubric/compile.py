@@ -7,7 +7,8 @@ from .expr import Ref, call, num, refs
 from .kinds import EXPECTED_FIELD_TYPE, KINDS, Ctx, SpecError
 from .model import Clause, Rubric
 
-COMMON_KEYS = {"id", "text", "kind", "fields", "floor", "extra", "office_only", "note"}
+COMMON_KEYS = {"id", "text", "kind", "fields", "floor", "extra", "office_only", "office_review",
+               "note"}
 
 
 def compile_rubric(rubric: Rubric, doc: dict, reader) -> None:
@@ -49,7 +50,8 @@ def _clause_shell(c, ind, n, reader) -> Clause | None:
     return Clause(id=cid, text=str(c.get("text") or ""), kind=str(reader.req(c, "kind", item, "")),
                   indicator_id=ind.id, fields=fields, spec=spec,
                   cap=reader.dec(c, "cap", item), floor=reader.dec(c, "floor", item, default=Decimal(0)),
-                  extra=bool(c.get("extra")), office_only=office, note=str(c.get("note") or ""))
+                  extra=bool(c.get("extra")), office_only=office,
+                  office_review=bool(c.get("office_review")), note=str(c.get("note") or ""))
 
 
 def _field_index(rubric: Rubric, reader) -> dict:
@@ -68,8 +70,9 @@ def _build(clause: Clause, rubric: Rubric, field_index, params, reader) -> None:
         return
     if clause.kind == "choice":
         _fill_options(clause, reader)
+    ctx = Ctx(clause.spec, clause.fields, field_index, params)
     try:
-        built = kind(Ctx(clause.spec, clause.fields, field_index, params))
+        built = kind(ctx)
     except SpecError as e:
         reader.add("R008", item, detail=str(e))
         return
@@ -87,7 +90,9 @@ def _build(clause: Clause, rubric: Rubric, field_index, params, reader) -> None:
             f.max = f.max if f.max is not None else built.max
             f.step = f.step or Decimal(str(clause.spec.get("step", "0.5")))
     clause.expr = call("ROUND", expr, num(rubric.places))
-    clause.needs = frozenset(n for n in refs(clause.expr) if n not in field_index)
+    clause.optional = frozenset(ctx.optional)
+    clause.needs = frozenset(n for n in refs(clause.expr)
+                             if n not in field_index and n not in clause.optional)
     expected = EXPECTED_FIELD_TYPE.get(clause.kind)
     for f in clause.fields:
         if expected and f.type not in expected and Ref(f.id) in _refs_of(built.expr):
@@ -116,7 +121,8 @@ def _unused_fields(rubric: Rubric, reader) -> None:
     used = set()
     for c in rubric.clauses:
         if c.expr is not None:
-            used |= refs(c.expr)
+            # cohort_rank:F (and the other cohort values) read field F across units
+            used |= {n.split(":", 1)[-1] for n in refs(c.expr)}
     for f in rubric.fields:
         if f.id not in used and f.type not in ("date", "text"):
             reader.add("R010", f"填报项 {f.id}", field=f.id)

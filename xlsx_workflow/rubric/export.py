@@ -14,6 +14,7 @@ from pathlib import Path
 import xlsxwriter
 
 from .expr import format_number
+from .kinds import COHORT_WORDS, PARTIAL_STEP, growth_basis, step_text
 from .model import Clause, Indicator, Rubric
 
 SHEET, NOTES_SHEET = "考核细则", "说明"
@@ -97,7 +98,8 @@ def _cap(points: Decimal, verb: str) -> str:
 
 def _indicator_rows(rubric: Rubric, ind: Indicator, verb: str) -> list[Row]:
     rows = [Row(["", "", f"{c.id}　{c.text}", KIND_NAMES.get(c.kind, c.kind), points_text(c, verb),
-                 _fields_text(c), "", "\n".join(_clause_notes(rubric, c))]) for c in ind.clauses]
+                 _fields_text(c), "", "\n".join(_clause_notes(rubric, c, ind))])
+            for c in ind.clauses]
     first = rows[0]
     first.cells[1] = f"{ind.id}. {ind.name}\n（{_cap(ind.max, verb)}）"
     first.cells[6] = ind.evidence
@@ -115,22 +117,33 @@ def _indicator_notes(ind: Indicator) -> list[str]:
     return notes + ([ind.note] if ind.note else [])
 
 
-def _clause_notes(rubric: Rubric, c: Clause) -> list[str]:
+def _clause_notes(rubric: Rubric, c: Clause, ind: Indicator) -> list[str]:
     notes = ["市级核定"] if c.office_only else []
+    if c.office_review:
+        notes.append(OFFICE_REVIEW_NOTE)
     if c.needs:
         notes.append("需市级核定数据：" + "、".join(_need_labels(rubric, c.needs)))
+    if c.optional:
+        notes.append("市级可填：" + "、".join(_need_labels(rubric, c.optional)) + "（填写时以其为准）")
     if c.extra:
-        notes.append("额外加分，可超出本指标分值")
+        notes.append(extra_note(ind))
     return notes + ([c.note] if c.note else [])
+
+
+OFFICE_REVIEW_NOTE = "市级确认：单位填报，市级在审核表“市级确认”页逐项核实"
+
+
+def extra_note(ind: Indicator) -> str:
+    """What the engine does with extra points: they count within the indicator's cap."""
+    return f"额外加分，计入本指标，本指标合计不超过{n(ind.max)}分"
 
 
 def _need_labels(rubric: Rubric, needs) -> list[str]:
     """Param labels in the rubric's order, then cohort values (e.g. 办理案件数全市排名)."""
     labels = [p.label for p in rubric.params if p.id in needs]
-    words = {"cohort_rank": "全市排名", "cohort_average": "全市平均数"}
     for name in sorted(x for x in needs if ":" in x):
         kind, fid = name.split(":", 1)
-        labels.append(f"{rubric.field(fid).label}{words.get(kind, '')}")
+        labels.append(COHORT_WORDS.get(kind, "{label}").format(label=rubric.field(fid).label))
     return labels
 
 
@@ -157,11 +170,9 @@ def points_text(c: Clause, verb: str = "") -> str:
     elif c.kind == "penalty" and "per" in s:
         lines.append(f"{n(s['points'])}分，每{unit}扣{n(s['per'])}分")
     elif c.kind == "growth" and "step" in s:
-        pct = n(Decimal(str(s["step"])) * 100)
-        lines.append(f"达到上年即{n(s['points'])}分，每低{pct}%扣{n(s.get('deduct', 0))}分")
+        lines.append(_growth_text(s))
     elif c.kind == "tiers":
-        lines += [f"{'≤' if 'at_most' in t else '≥'}{n(t.get('at_most', t.get('at_least')))}："
-                  f"{verb}{n(t['points'])}分" for t in s.get("tiers", [])]
+        lines += [f"{_band_text(t)}：{verb}{n(t['points'])}分" for t in s.get("tiers", [])]
         lines.append(f"其余：{verb}{n(s.get('otherwise', 0))}分")
     elif c.kind == "checklist":  # items by field id: their labels are in 填报项 already
         items = s.get("items", [])
@@ -170,6 +181,22 @@ def points_text(c: Clause, verb: str = "") -> str:
         else:
             lines += [f"{i['field']}：{verb}{n(i['points'])}分" for i in items]
     return "\n".join(lines + [f"最多{verb}{n(c.max)}分"])
+
+
+def _growth_text(s: dict) -> str:
+    step = Decimal(str(s["step"]))
+    target = Decimal(str(s.get("target", 1)))
+    below = ("每下降" if target == 1 else "每低") + step_text(target, step)
+    return (f"{growth_basis(target)}得{n(s['points'])}分，{below}扣"
+            f"{n(s.get('deduct', 0))}分，{PARTIAL_STEP.get(str(s.get('partial_step', 'whole')), '')}")
+
+
+def _band_text(t: dict) -> str:
+    if "at_most" in t:
+        return f"≤{n(t['at_most'])}"
+    if "at_least" in t:
+        return f"≥{n(t['at_least'])}"
+    return f"后{n(t.get('last', 0))}位"
 
 
 def _styles(wb) -> dict:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Callable
 
-from .expr import Expr, Num, Op, Ref, Text, call, evaluate, format_number, if_, num
+from .expr import Expr, Num, Op, Ref, Text, call, evaluate, format_number, if_, num, refs
 from .model import FLAG_YES, Field
 from .parse import parse
 
@@ -42,12 +42,17 @@ def dec(x, what: str) -> Decimal:
         raise SpecError(f"{what}「{x}」不是数字")
 
 
+COHORT_WORDS = {"cohort_rank": "{label}全市排名", "cohort_average": "{label}全市平均数",
+                "cohort_count": "参评单位数"}
+
+
 class Ctx:
     """What a kind may read: the clause's spec and fields, and the rubric's names."""
 
     def __init__(self, spec: dict, fields: list[Field], field_index: dict, params: dict):
         self.spec, self.fields = spec, fields
         self.field_index, self.params = field_index, params
+        self.optional: set = set()  # params the office may leave blank (not 待市级核定)
 
     def get(self, key, default=None, required=False):
         if key not in self.spec:
@@ -72,7 +77,8 @@ class Ctx:
         return self.field_index[fid]
 
     def source(self, spec, default_field=True) -> tuple[Expr, str]:
-        """A value source: number, {field}, {param}, {rate: [a, b]}, {cohort_rank}, {cohort_average}."""
+        """A value source: number, {field}, {param}, {rate: [a, b]}, {cohort_rank},
+        {cohort_average}, {cohort_count} (the number of units scored together)."""
         if spec is None and default_field:
             f = self.field()
             return Ref(f.id), f.label
@@ -93,12 +99,11 @@ class Ctx:
         if key == "rate":
             (a, la), (b, lb) = (self.source({"field": x}) for x in val)
             return if_(Op("=", b, num(0)), num(1), Op("/", a, b)), f"{la}÷{lb}"
-        if key in ("cohort_rank", "cohort_average"):
+        if key in COHORT_WORDS:
             f = self.field_index.get(str(val))
             if f is None:
                 raise SpecError(f"{key} 引用的填报项 {val} 不存在")
-            word = "全市排名" if key == "cohort_rank" else "全市平均数"
-            return Ref(f"{key}:{f.id}"), f"{f.label}{word}"
+            return Ref(f"{key}:{f.id}"), COHORT_WORDS[key].format(label=f.label)
         raise SpecError(f"未知的取值来源 {key}")
 
 
@@ -218,10 +223,16 @@ def growth(ctx: Ctx) -> Built:
     last, _ = ctx.source({"param": ctx.get("last_year", required=True)})
     target, step = ctx.number("target", Decimal(1)), ctx.number("step", required=True)
     deduct, floor = ctx.number("deduct", required=True), ctx.number("floor", Decimal(0))
+    partial = str(ctx.get("partial_step", "whole"))
+    if partial not in PARTIAL_STEP:
+        raise SpecError(f"partial_step「{partial}」应为 whole（不足一档按一档计）或 none（不足一档不扣分）")
     val = Ref(f.id)
-    # ROUND(…, 9) removes binary noise in Excel before ROUNDUP: a partial step counts whole.
-    steps = call("MAX", num(0), call("ROUNDUP", call("ROUND", Op(
-        "/", Op("-", _times(target, last), val), Op("*", num(step), last)), num(9)), num(0)))
+    # ROUND(…, 9) removes binary noise in Excel before rounding to whole steps: ROUNDUP when a
+    # partial step counts whole (药品 "不足10%按照10%计算"), ROUNDDOWN when the rule says nothing
+    # about a partial step (公安 "每低5个百分点，扣0.1分": only whole steps are deducted).
+    steps = call("MAX", num(0), call("ROUNDUP" if partial == "whole" else "ROUNDDOWN", call(
+        "ROUND", Op("/", Op("-", _times(target, last), val), Op("*", num(step), last)), num(9)),
+        num(0)))
     expr = if_(Op("<=", last, num(0)), num(pts),
                call("MAX", num(floor), Op("-", num(pts), Op("*", num(deduct), steps))))
 
@@ -230,13 +241,30 @@ def growth(ctx: Ctx) -> Built:
         if not lv:
             return f"{f.label}{fmt(v(f.id))}{f.unit}，上年度为0，得{fmt(pts)}分"
         n = evaluate(if_(Op("<=", last, num(0)), num(0), steps), v)
-        basis = "达到上年度" if target == 1 else f"达到上年度的{fmt(target)}倍"
+        basis = growth_basis(target)
+        if n == 0 and evaluate(val, v) < target * lv:
+            return (f"{f.label}{fmt(v(f.id))}{f.unit}，上年度{fmt(lv)}{f.unit}，未{basis}，"
+                    f"差距不足一档（每档{step_text(target, step)}，{PARTIAL_STEP[partial]}），"
+                    f"得{fmt(points)}分")
         if n == 0:
             return f"{f.label}{fmt(v(f.id))}{f.unit}，上年度{fmt(lv)}{f.unit}，{basis}，得{fmt(points)}分"
         return (f"{f.label}{fmt(v(f.id))}{f.unit}，上年度{fmt(lv)}{f.unit}，未{basis}，"
-                f"差{fmt(n)}档（每档{fmt(step * 100)}%，不足一档按一档计），"
+                f"差{fmt(n)}档（每档{step_text(target, step)}，{PARTIAL_STEP[partial]}），"
                 f"扣{fmt(n * deduct)}分，得{fmt(points)}分")
     return Built(expr, pts, explain)
+
+
+PARTIAL_STEP = {"whole": "不足一档按一档计", "none": "不足一档不扣分"}
+
+
+def growth_basis(target: Decimal) -> str:
+    """达到上年度 / 达到上年度的1.1倍: the level that keeps full points."""
+    return "达到上年度" if target == 1 else f"达到上年度的{fmt(target)}倍"
+
+
+def step_text(target: Decimal, step: Decimal) -> str:
+    """One step below last year: 10% of it (药品), or 5个百分点 of the 1.1× target (公安)."""
+    return f"{fmt(step * 100)}%" if target == 1 else f"{fmt(step * 100)}个百分点"
 
 
 def relative(ctx: Ctx) -> Built:
@@ -254,23 +282,54 @@ def relative(ctx: Ctx) -> Built:
 
 
 def tiers(ctx: Ctx) -> Built:
-    src, label = ctx.source(ctx.get("source"))
+    """Points by bands of one value; a band is at_most, at_least or last (the last n places of
+    `count` ranked units). An `override` the office may enter replaces the source (and
+    `override_count` the count): e.g. a province rank instead of the rank among assessed units."""
+    src, plain = ctx.source(ctx.get("source"))
+    count = ctx.source(ctx.get("count"), default_field=False)[0] if "count" in ctx.spec else None
+    def label(v):  # what the explanation calls the value
+        return plain
+    if "override" in ctx.spec:
+        src, label, count = _overridden(ctx, src, plain, count)
     other = ctx.number("otherwise", Decimal(0))
     rows = ctx.get("tiers", required=True)
     expr: Expr = num(other)
     for t in reversed(rows):
-        if "at_most" in t:
-            cond = Op("<=", src, num(dec(t["at_most"], "at_most")))
-        elif "at_least" in t:
-            cond = Op(">=", src, num(dec(t["at_least"], "at_least")))
-        else:
-            raise SpecError("每一档须有 at_most 或 at_least")
-        expr = if_(cond, num(dec(t["points"], "points")), expr)
+        expr = if_(_band(t, src, count), num(dec(t["points"], "points")), expr)
     top = max([other] + [dec(t["points"], "points") for t in rows])
 
     def explain(v, points):
-        return f"{label}为{fmt(evaluate(src, v))}，按分档得{fmt(points)}分"
+        of = f"（共{fmt(evaluate(count, v))}个）" if count is not None else ""
+        return f"{label(v)}为{fmt(evaluate(src, v))}{of}，按分档得{fmt(points)}分"
     return Built(expr, top, explain)
+
+
+def _band(t: dict, src: Expr, count: Expr | None) -> Expr:
+    if "at_most" in t:
+        return Op("<=", src, num(dec(t["at_most"], "at_most")))
+    if "at_least" in t:
+        return Op(">=", src, num(dec(t["at_least"], "at_least")))
+    if "last" in t:
+        if count is None:
+            raise SpecError("“后n位”一档（last）须用 count 指明参加排序的单位数")
+        # 后3位 of 15 ranked units: places 13, 14, 15 (a count of 0 means not known yet).
+        return call("AND", Op(">", count, num(0)),
+                    Op(">", src, Op("-", count, num(dec(t["last"], "last")))))
+    raise SpecError("每一档须有 at_most、at_least 或 last")
+
+
+def _overridden(ctx: Ctx, src, plain: str, count):
+    over, over_label = ctx.source(ctx.get("override"), default_field=False)
+    ctx.optional |= {r for r in refs(over) if r in ctx.params}
+    given = Op(">", over, num(0))
+    if count is not None:
+        oc, _ = ctx.source(ctx.get("override_count", required=True), default_field=False)
+        ctx.optional |= {r for r in refs(oc) if r in ctx.params}
+        count = if_(given, oc, count)
+
+    def label(v):
+        return over_label if evaluate(given, v) else plain
+    return if_(given, over, src), label, count
 
 
 def checklist(ctx: Ctx) -> Built:

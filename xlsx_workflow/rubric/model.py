@@ -61,11 +61,13 @@ class Clause:
     note: str = ""
     explain: Callable = None
     needs: frozenset = frozenset()  # names of params / cohort values it reads
+    optional: frozenset = frozenset()  # params it reads that the office may leave blank
+    office_review: bool = False  # facts the office knows better: the reviewer confirms each
 
     @property
     def needs_office(self) -> bool:
         """True when the unit's workbook cannot compute it (office data or the whole cohort)."""
-        return bool(self.needs) or self.office_only
+        return bool(self.needs or self.optional) or self.office_only
 
 
 @dataclass
@@ -83,7 +85,10 @@ class Indicator:
     note: str = ""
 
     def applies_to(self, unit_type: str) -> bool:
-        return unit_type not in self.not_applicable
+        """False for the unit types the rubric exempts, and for the indicators the office marked
+        不适用 for one unit (campaign.yaml `not_applicable`, carried by a `UnitType`)."""
+        return (unit_type not in self.not_applicable
+                and self.id not in getattr(unit_type, "excluded", ()))
 
 
 @dataclass
@@ -108,6 +113,22 @@ class Group:
 class Grade:
     name: str
     min: Decimal
+
+
+class UnitType(str):
+    """A unit's type as every stage passes it on (workbook, checks, engine), plus the indicator
+    ids the office marked 不适用 for this unit alone. It is the type text itself (compares,
+    prints and is written to units.csv as such), so the per-unit exemptions travel to every
+    `Indicator.applies_to` call without each caller having to know about them."""
+    excluded: frozenset = frozenset()
+
+    def __new__(cls, text: str, excluded=()):
+        obj = super().__new__(cls, text)
+        obj.excluded = frozenset(excluded)
+        return obj
+
+    def __reduce__(self):  # keeps the exemptions across processes (generate --jobs)
+        return UnitType, (str(self), tuple(sorted(self.excluded)))
 
 
 @dataclass

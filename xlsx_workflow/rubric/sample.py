@@ -118,9 +118,11 @@ def _random_param(p: Param, rng: random.Random):
 
 
 def random_cohort(rubric: Rubric, rng: random.Random, units: int = 15) -> dict:
-    """Values for the cohort names clauses read (`cohort_rank:F` 1..units, `cohort_average:F`)."""
+    """Values for the cohort names clauses read (`cohort_rank:F` 1..units, `cohort_average:F`,
+    `cohort_count:F` = units)."""
     names = sorted({n for c in rubric.clauses for n in c.needs if n.startswith("cohort_")})
     return {n: Decimal(rng.randint(1, units)) if n.startswith("cohort_rank:")
+            else Decimal(units) if n.startswith("cohort_count:")
             else _decimal(rng, Decimal(0), Decimal(COUNT_HIGH), 1) for n in names}
 
 

@@ -155,8 +155,11 @@ def _indicator(ind: Indicator, row: int, verb: str, needs: dict) -> tuple[Indica
         text = c.text
         if c.office_only:
             text += "\n（由市级核定）"
-        elif c.needs:
-            text += "\n（需市级核定数据：" + "、".join(needs.get(x, x) for x in sorted(c.needs)) + "）"
+        elif c.needs or c.optional:
+            text += "\n（需市级核定数据：" + "、".join(
+                needs.get(x, x) for x in sorted(c.needs | c.optional)) + "）"
+        if c.office_review:
+            text += "\n（单位如实填报，由市级核实确认）"
         section.blocks.append(Block(c, [(row + k, f) for k, f in enumerate(fields)],
                                     points_text(c, verb), text))
         row += len(fields)
@@ -241,15 +244,17 @@ def label(f: Field | None) -> str:
 
 def _blank_values(plan: AssessmentPlan, unit_type: str) -> dict:
     cache = plan._blank
-    if unit_type not in cache:
+    # a UnitType equals its text: its own 不适用 indicators must be part of the key
+    key = (str(unit_type), getattr(unit_type, "excluded", frozenset()))
+    if key not in cache:
         s = score_unit(plan.rubric, {}, unit_type=unit_type)
         v = {clause_name(k): r.points for k, r in s.clauses.items()}
         v.update({f"i:{k}": r.points for k, r in s.indicators.items()})
         v.update({f"d:{k}": p for k, p in s.dimensions.items()})
         v.update({f"g:{k}": p for k, p in s.groups.items()})
         v.update({"total": s.total, "grade": s.grade})
-        cache[unit_type] = {k: excel_value(x) for k, x in v.items()}
-    return cache[unit_type]
+        cache[key] = {k: excel_value(x) for k, x in v.items()}
+    return cache[key]
 
 
 def excel_value(x):
