@@ -53,9 +53,12 @@ def jobs_for(campaign, result) -> list[tuple]:
     re-importing changes nothing)."""
     out, used = [], set()
     folder = campaign.layout.feedback_dir
+    newest = _newest(campaign, result)
     for o in result.returns:
         if o.already_imported:
             continue
+        if o.unit_code and newest.get((o.unit_code, o.form), o.sha256) != o.sha256:
+            continue  # an older version than one in the ledger: its feedback would be stale
         stem = _stem(o)
         if o.unit_code:
             remove_stale(folder, stem)  # a new version: the old feedback no longer applies
@@ -74,6 +77,18 @@ def jobs_for(campaign, result) -> list[tuple]:
             STATUS_LABELS.get(o.status, o.status), found, o.source,
             str(folder / f"{stem}-{LIST_SUFFIX}.xlsx"), marked)))
     return out
+
+
+def _newest(campaign, result) -> dict:
+    """(unit code, form) → sha256 of the unit's newest return in the ledger (by receipt time, as
+    the mail's feedback picks it), for the units of this import."""
+    from .ledger import Ledger
+    keys = {(o.unit_code, o.form) for o in result.returns if o.unit_code and o.form}
+    if not keys or not campaign.layout.ledger_file.is_file():
+        return {}
+    with Ledger(campaign.layout.ledger_file) as led:
+        found = {key: led.history(*key) for key in sorted(keys)}
+    return {key: history[0].sha256 for key, history in found.items() if history}
 
 
 def remove_stale(folder: Path, stem: str) -> None:
