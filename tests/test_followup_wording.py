@@ -140,6 +140,8 @@ def test_file_names_are_the_countys_own(camp, tmp_path):
     assert "收件" not in receipt and "!" not in receipt
     feedback = body(got[("feedback", "411503")])
     assert "（平桥区自评表.xlsx，第1版）" in feedback and "收件" not in feedback
+    header = listed_file(layout(camp).feedback_dir / "411503-平桥区-问题清单.xlsx")
+    assert "文件：平桥区自评表.xlsx" in header and "收件" not in header  # the 问题清单 too
 
 
 def test_a_blank_return_is_called_blank_in_feedback_and_reminder(camp, tmp_path):

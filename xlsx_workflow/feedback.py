@@ -73,7 +73,7 @@ def jobs_for(campaign, result) -> list[tuple]:
         cells = any(locate(i)[1] for i in found)
         marked = str(folder / f"{stem}-{MARKED_SUFFIX}.xlsx") if o.markable and cells else ""
         out.append((o, FeedbackJob(
-            f"{o.unit_code} {o.unit_name}" if o.unit_code else "未识别单位", o.name,
+            f"{o.unit_code} {o.unit_name}" if o.unit_code else "未识别单位", sent_name(o.name),
             STATUS_LABELS.get(o.status, o.status), found, o.source,
             str(folder / f"{stem}-{LIST_SUFFIX}.xlsx"), marked)))
     return out
@@ -105,6 +105,17 @@ def _stem(o) -> str:
     if o.unit_code:
         return sanitise(f"{o.unit_code}-{o.unit_name}{form}")
     return sanitise(f"未识别-{PurePosixPath(o.name.split('!')[-1]).stem}")
+
+
+def sent_name(source_name: str) -> str:
+    """The file's name as the unit sent it, without the office's own folders: `收件/县/表.xlsx`
+    → `表.xlsx`; a zip member `收件/材料.zip!表.xlsx` → `表.xlsx（材料.zip 中）`; a mail's
+    attachment keeps only its own name."""
+    parts = [PurePosixPath(s.replace("\\", "/")).name for s in source_name.split("!") if s]
+    if not parts:
+        return source_name
+    zips = [s for s in parts[:-1] if s.lower().endswith(".zip")]
+    return f"{parts[-1]}（{zips[-1]} 中）" if zips else parts[-1]
 
 
 def write_all(campaign, result, jobs: int = 2) -> list[str]:

@@ -20,10 +20,9 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from pathlib import PurePosixPath
 
 from .campaign import Campaign, deadline_for
-from .feedback import LIST_SUFFIX, MARKED_SUFFIX
+from .feedback import LIST_SUFFIX, MARKED_SUFFIX, sent_name
 from .import_status import RECEIPT_CODES
 from .layout import CONTACT_FORM_SUFFIX, unit_file_name
 from .ledger import (BLANK_CODES, CONTACT_FORM, REJECTED, SELF_ASSESSMENT, STATUS_LABELS,
@@ -178,17 +177,6 @@ def return_values(ret: StoredReturn, history: list[StoredReturn]) -> dict:
             "status": STATUS_LABELS.get(ret.status, ret.status), "version": len(older),
             "errors": errors, "warnings": warnings, "late": ret.late, "total": number(ret.total),
             "blank": any(i.get("code") in BLANK_CODES for i in ret.issues)}
-
-
-def sent_name(source_name: str) -> str:
-    """The file's name as the unit sent it, without the office's own folders: `收件/县/表.xlsx`
-    → `表.xlsx`; a zip member `收件/材料.zip!表.xlsx` → `表.xlsx（材料.zip 中）`; a mail's
-    attachment keeps only its own name."""
-    parts = [PurePosixPath(s.replace("\\", "/")).name for s in source_name.split("!") if s]
-    if not parts:
-        return source_name
-    zips = [s for s in parts[:-1] if s.lower().endswith(".zip")]
-    return f"{parts[-1]}（{zips[-1]} 中）" if zips else parts[-1]
 
 
 def problem_counts(ret: StoredReturn) -> tuple[int, int, int]:
