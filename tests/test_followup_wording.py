@@ -29,11 +29,13 @@ def cli(*args):
     return run
 
 
-def set_deadline(camp, day: date) -> None:
+def set_deadline(camp, day: date, contact: date | None = None) -> None:
     lay = layout(camp)
     text = lay.campaign_file.read_text(encoding="utf-8")
-    lay.campaign_file.write_text(text.replace("materials: '2099-05-27'",
-                                              f"materials: '{day.isoformat()}'"), encoding="utf-8")
+    text = text.replace("materials: '2099-05-27'", f"materials: '{day.isoformat()}'")
+    if contact:
+        text = text.replace("contact: '2099-05-18'", f"contact: '{contact.isoformat()}'")
+    lay.campaign_file.write_text(text, encoding="utf-8")
 
 
 def on(path, day: date, hour: int = 10):
@@ -158,3 +160,15 @@ def test_a_blank_return_is_called_blank_in_feedback_and_reminder(camp, tmp_path)
         ["411502-浉河区-问题清单.xlsx"]
     remind = body(got[("remind", "411502")])
     assert "没有填写内容被退回" in remind and "因有错误" not in remind
+
+
+def test_contact_form_feedback_gives_the_contact_forms_own_deadline(camp, tmp_path):
+    set_deadline(camp, TODAY - timedelta(days=1), TODAY - timedelta(days=9))  # both passed
+    contact_day = TODAY + timedelta(days=5)
+    cli("extend", camp, "411502", contact_day, "--contact")
+    form = CORPUS["contact_mobile_bad"][0](layout(camp).contact_form_path(*SHIHE),
+                                            tmp_path / "收件" / "联系人信息表.xlsx")
+    cli("import", camp, on(form, TODAY), "--jobs", "1")
+    text = body(drafts(camp, "--feedback")[("feedback", "411502")])
+    assert "联系人信息表" in text and f"于{contact_day:%Y年%-m月%-d日}前重新报送" in text
+    assert "已过" not in text

@@ -73,8 +73,11 @@ def plan(campaign: Campaign, ledger, kind: str, today: date, days: int) -> tuple
     else:
         planned, notes = plan_results(campaign)
     for d in planned:  # “请于…前重新报送” only while that date is still ahead
-        deadline = deadline_for(campaign, d.unit_code)
-        d.values.setdefault("deadline_passed", bool(deadline and deadline < today))
+        form = d.values.pop("deadline_kind", "materials")
+        deadline = deadline_for(campaign, d.unit_code, form)
+        d.values["deadline_passed"] = bool(deadline and deadline < today)
+        if form != "materials":  # a contact form's feedback: the contact form's own deadline
+            d.values["deadline"] = cn_date(deadline)
     return planned, notes
 
 
@@ -98,6 +101,8 @@ def plan_feedback(campaign: Campaign, ledger) -> list[FollowUp]:
                                 ref=history[0].sha256, stem=f"{unit.code}-{unit.name}{suffix}",
                                 values={"form": "联系人信息表" if form == CONTACT_FORM else "自评表",
                                         "marked": any(MARKED_SUFFIX in p.name for p in files),
+                                        "deadline_kind": "contact" if form == CONTACT_FORM
+                                        else "materials",
                                         "return": return_values(history[0], history)}))
     return out
 
