@@ -172,3 +172,23 @@ def test_contact_form_feedback_gives_the_contact_forms_own_deadline(camp, tmp_pa
     text = body(drafts(camp, "--feedback")[("feedback", "411502")])
     assert "联系人信息表" in text and f"于{contact_day:%Y年%-m月%-d日}前重新报送" in text
     assert "已过" not in text
+
+
+def test_a_newer_sheet_contact_without_email_does_not_hide_the_forms_address(camp, tmp_path):
+    from mailhelpers import fill_contact_form
+    form = fill_contact_form(layout(camp).contact_form_path(*SHIHE), tmp_path / "收件" / "联系人.xlsx",
+                             [("浉河区市场监管局", "李强", "科长", "0376-6312865", "13812345678",
+                               "", "liqiang@163.com")])
+    on(form, TODAY - timedelta(days=5))
+    sheet = tmp_path / "收件" / "自评表.xlsx"
+    make_valid(layout(camp).workbook_path(*SHIHE), sheet)
+    from returns_corpus import Patch, set_contact, VALID_CONTACT
+    p = Patch(sheet)
+    set_contact(p, 0, {**VALID_CONTACT, "姓名": "王五", "邮箱": None})  # no email on the sheet
+    on(p.save(sheet), TODAY - timedelta(days=1))
+    cli("import", camp, tmp_path / "收件", "--jobs", "1")
+    doc = json.loads(cli("contacts", camp, "--json").stdout)
+    shihe = next(c for c in doc["contacts"] if c["unit_code"] == "411502")
+    assert shihe["email"] == "liqiang@163.com" and shihe["name"] == "李强"
+    assert drafts(camp, "--receipt")[("receipt", "411502")]["To"].addresses[0].addr_spec == \
+        "liqiang@163.com"
