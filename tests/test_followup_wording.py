@@ -192,3 +192,12 @@ def test_a_newer_sheet_contact_without_email_does_not_hide_the_forms_address(cam
     assert shihe["email"] == "liqiang@163.com" and shihe["name"] == "李强"
     assert drafts(camp, "--receipt")[("receipt", "411502")]["To"].addresses[0].addr_spec == \
         "liqiang@163.com"
+
+
+def test_status_shows_the_blank_return_note_in_full(camp, tmp_path):
+    blank = tmp_path / "收件" / "浉河区.xlsx"
+    blank.parent.mkdir()
+    shutil.copyfile(layout(camp).workbook_path(*SHIHE), blank)
+    cli("import", camp, on(blank, TODAY - timedelta(days=1)), "--jobs", "1")
+    out = cli("status", camp).output
+    assert "未报送（空白表1份已退回）" in out  # not cut to “未报送（空白表1份已退回…”
