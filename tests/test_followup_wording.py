@@ -201,3 +201,16 @@ def test_status_shows_the_blank_return_note_in_full(camp, tmp_path):
     cli("import", camp, on(blank, TODAY - timedelta(days=1)), "--jobs", "1")
     out = cli("status", camp).output
     assert "未报送（空白表1份已退回）" in out  # not cut to “未报送（空白表1份已退回…”
+
+
+def test_the_notice_gives_a_units_extended_deadlines(camp):
+    cli("extend", camp, "411503", "2099-06-03")
+    cli("extend", camp, "411503", "2099-05-25", "--contact")
+    doc = json.loads(cli("mail", camp, "--json").stdout)
+    path = next(d["path"] for d in doc["drafts"] if d["unit_code"] == "411503")
+    text = body(email.message_from_bytes(open(path, "rb").read(), policy=policy.default))
+    assert "请于2099年6月3日前填写《自评表》" in text
+    assert "请于2099年5月25日前填写《联系人信息表》" in text
+    other = next(d["path"] for d in doc["drafts"] if d["unit_code"] == "411502")
+    assert "请于2099年5月27日前填写《自评表》" in body(
+        email.message_from_bytes(open(other, "rb").read(), policy=policy.default))

@@ -175,6 +175,7 @@ def render(campaign: Campaign, template, contact: Contact, names: list[str],
               "contact": {"name": contact.name, "email": contact.email},
               "deadlines": {k: cn_date(v) for k, v in campaign.deadlines.items()},
               "deadline": cn_date(deadline_for(campaign, contact.unit_code)),
+              "contact_deadline": cn_date(deadline_for(campaign, contact.unit_code, "contact")),
               "office": dict(office.__dict__), "attachments": names, **(extra or {})}
     try:
         text = template.render(**values)
