@@ -214,3 +214,16 @@ def test_the_notice_gives_a_units_extended_deadlines(camp):
     other = next(d["path"] for d in doc["drafts"] if d["unit_code"] == "411502")
     assert "请于2099年5月27日前填写《自评表》" in body(
         email.message_from_bytes(open(other, "rb").read(), policy=policy.default))
+
+
+def test_a_line_break_typed_in_a_contact_name_does_not_stop_the_mail(camp, tmp_path):
+    from returns_corpus import Patch, set_contact, VALID_CONTACT
+    p = Patch(layout(camp).contact_form_path(*SHIHE))
+    set_contact(p, 0, {**VALID_CONTACT, "姓名": "张伟\n（科长）", "邮箱": "zw@163.com"})  # Alt+Enter
+    cli("import", camp, on(p.save(tmp_path / "收件" / "联系人.xlsx"), TODAY), "--jobs", "1")
+    run = CliRunner().invoke(main, ["mail", str(camp), "--json"])
+    assert run.exit_code == 0, run.output
+    draft = next(d for d in json.loads(run.stdout)["drafts"] if d["unit_code"] == "411502")
+    msg = email.message_from_bytes(open(draft["path"], "rb").read(), policy=policy.default)
+    assert msg["To"].addresses[0].addr_spec == "zw@163.com"
+    assert msg["To"].addresses[0].display_name == "张伟 （科长）"

@@ -206,11 +206,13 @@ def _people(campaign: Campaign, row, reread: bool = True) -> list[dict]:
 
 
 def _s(value) -> str:
+    """A cell as one line of text: line breaks typed in a cell (Alt+Enter) and runs of spaces
+    become one space, so a name can go into a mail header."""
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return str(value).strip()
+    return " ".join(str(value).split())
 
 
 def _local_time(stamp: str) -> str:
