@@ -227,3 +227,13 @@ def test_a_line_break_typed_in_a_contact_name_does_not_stop_the_mail(camp, tmp_p
     msg = email.message_from_bytes(open(draft["path"], "rb").read(), policy=policy.default)
     assert msg["To"].addresses[0].addr_spec == "zw@163.com"
     assert msg["To"].addresses[0].display_name == "张伟 （科长）"
+
+
+def test_a_notice_sent_after_a_deadline_does_not_ask_for_the_form_before_it(camp):
+    set_deadline(camp, TODAY + timedelta(days=3), TODAY - timedelta(days=2))
+    doc = json.loads(cli("mail", camp, "--json").stdout)
+    path = next(d["path"] for d in doc["drafts"] if d["unit_code"] == "411502")
+    text = body(email.message_from_bytes(open(path, "rb").read(), policy=policy.default))
+    passed = f"{TODAY - timedelta(days=2):%Y年%-m月%-d日}"
+    assert f"请于{passed}前" not in text and f"截止日期{passed}已过，请尽快填写" in text
+    assert f"请于{TODAY + timedelta(days=3):%Y年%-m月%-d日}前填写《自评表》" in text
