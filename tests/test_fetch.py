@@ -283,3 +283,30 @@ def test_import_takes_saved_eml_files_and_goes_past_a_broken_one(camp, tmp_path)
     archived = {p.name.split(".")[0] for p in (Path(camp) / "archive").rglob("*") if p.is_file()}
     assert hashlib.sha256(good.read_bytes()).hexdigest() in archived
     assert hashlib.sha256(bad.read_bytes()).hexdigest() in archived
+
+
+@pytest.mark.parametrize("disposition", [
+    'filename="=?gb2312?B?{b64}?="',          # labelled gb2312, GBK bytes (浉 is not in GB2312)
+    "filename*=gb2312''{pct}",               # the same in RFC 2231
+    "filename==?GB2312?B?{b64}?=",           # an encoded word left unquoted
+])
+def test_cli_import_of_a_saved_reply_keeps_a_gbk_name_labelled_gb2312(camp, tmp_path, disposition):
+    form = filled_form(camp, tmp_path, "411502", "浉河区", "lisi@163.com")
+    name = "浉河区联系人信息表.xlsx"
+    gbk = name.encode("gbk")
+    header = disposition.format(b64=base64.b64encode(gbk).decode(),
+                                pct="".join(f"%{b:02X}" for b in gbk))
+    raw = (b"From: shihe@county.example.cn\r\nSubject: =?gb2312?B?u9i4tA==?=\r\n"
+           b"Date: Mon, 16 May 2022 09:30:00 +0800\r\nMIME-Version: 1.0\r\n"
+           b"Content-Type: multipart/mixed; boundary=XX\r\n\r\n--XX\r\n"
+           b"Content-Type: text/plain\r\n\r\nhi\r\n--XX\r\n"
+           b"Content-Type: application/octet-stream\r\nContent-Disposition: attachment; "
+           + header.encode("ascii") + b"\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+           + base64.encodebytes(form.read_bytes()).replace(b"\n", b"\r\n") + b"--XX--\r\n")
+    eml = tmp_path / "回复.eml"
+    eml.write_bytes(raw)
+    run = CliRunner().invoke(main, ["import", str(camp), str(eml), "--jobs", "1", "--json"])
+    assert run.exit_code == 0, run.output
+    doc = json.loads(run.stdout)
+    assert [a["unit_code"] for a in doc["accepted"]] == ["411502"]
+    assert doc["accepted"][0]["name"].endswith(name) and "\ufffd" not in run.stdout

@@ -214,7 +214,8 @@ def test_extensions_in_campaign_yaml_are_checked(camp):
     early = cli("extend", camp, "411521", "2099-05-01")
     assert "[C009]" in early.output  # not later than the deadline: no effect
     unknown = cli("extend", camp, "999999", "2099-06-01", ok=False)
-    assert "[C007]" in unknown.output
+    assert "[C030]" in unknown.output and "999999" in unknown.output  # typed, not in campaign.yaml
+    assert "campaign.yaml 的 extensions" not in unknown.output
     text = lay.campaign_file.read_text(encoding="utf-8")
     lay.campaign_file.write_text(text + "  '411522': 2099-06-01\n  '411521': 明天\n", encoding="utf-8")
     broken = cli("status", camp, ok=False)

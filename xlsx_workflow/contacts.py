@@ -2,8 +2,9 @@
 
 Per unit, in this order: the latest accepted 联系人信息表 in the ledger (a flagged one only when no
 accepted one exists and it has a well-formed email), or the 联系人 sheet of the unit's latest
-自评表 that has one filled (same rule) — of these two the newer received wins; else the email in
-the unit list (units.csv); else nothing, and the unit is listed as 缺少邮箱 (M001). The contact
+自评表 that has one filled (same rule) — of these two the newer received wins (unless only the
+older has an email); else the email in the unit list (units.csv); else nothing, and the unit is
+listed as 缺少邮箱 (M001). The contact
 person is the first row with a well-formed email (the first filled row when none has one); a
 contact without any email keeps its person but takes the unit list's email. A rejected return is
 never used. The 联系人 sheet of a 自评表 is known from the ledger's values (`_meta.contacts`, kept
@@ -99,10 +100,12 @@ def contact_directory(campaign: Campaign) -> list[Contact]:
 
 
 def _newest(form: Optional[Contact], sheet: Optional[Contact]) -> Optional[Contact]:
-    """Of a contact form and a 自评表 联系人 sheet, the one received later (the form on a tie)."""
+    """Of a contact form and a 自评表 联系人 sheet, the one received later (the form on a tie);
+    one without an email never hides the other's address (it would fall back to units.csv)."""
     if form is None or sheet is None:
         return form or sheet
-    return sheet if sheet.received_stamp > form.received_stamp else form
+    newer, older = (sheet, form) if sheet.received_stamp > form.received_stamp else (form, sheet)
+    return older if older.email and not newer.email else newer
 
 
 def contact_for(campaign: Campaign, unit_code: str) -> Optional[Contact]:
@@ -203,11 +206,13 @@ def _people(campaign: Campaign, row, reread: bool = True) -> list[dict]:
 
 
 def _s(value) -> str:
+    """A cell as one line of text: line breaks typed in a cell (Alt+Enter) and runs of spaces
+    become one space, so a name can go into a mail header."""
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return str(value).strip()
+    return " ".join(str(value).split())
 
 
 def _local_time(stamp: str) -> str:

@@ -53,7 +53,7 @@ def set_extension(dir, unit_code: str, day, kind: str = "materials") -> Campaign
     campaign.yaml; what `xlsx-workflow extend` and the console call."""
     camp = load_campaign(dir)
     if str(unit_code) not in {u.code for u in camp.units}:
-        raise WorkflowError([issue("C007", str(camp.layout.campaign_file), unit_code=unit_code)])
+        raise WorkflowError([issue("C030", "", unit_code=unit_code)])  # typed, not in the file
     ext = {code: dict(days) for code, days in camp.extensions.items()}
     if day is None:
         ext.get(str(unit_code), {}).pop(kind, None)

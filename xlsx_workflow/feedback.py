@@ -53,9 +53,12 @@ def jobs_for(campaign, result) -> list[tuple]:
     re-importing changes nothing)."""
     out, used = [], set()
     folder = campaign.layout.feedback_dir
+    newest = _newest(campaign, result)
     for o in result.returns:
         if o.already_imported:
             continue
+        if o.unit_code and newest.get((o.unit_code, o.form), o.sha256) != o.sha256:
+            continue  # an older version than one in the ledger: its feedback would be stale
         stem = _stem(o)
         if o.unit_code:
             remove_stale(folder, stem)  # a new version: the old feedback no longer applies
@@ -70,10 +73,22 @@ def jobs_for(campaign, result) -> list[tuple]:
         cells = any(locate(i)[1] for i in found)
         marked = str(folder / f"{stem}-{MARKED_SUFFIX}.xlsx") if o.markable and cells else ""
         out.append((o, FeedbackJob(
-            f"{o.unit_code} {o.unit_name}" if o.unit_code else "未识别单位", o.name,
+            f"{o.unit_code} {o.unit_name}" if o.unit_code else "未识别单位", sent_name(o.name),
             STATUS_LABELS.get(o.status, o.status), found, o.source,
             str(folder / f"{stem}-{LIST_SUFFIX}.xlsx"), marked)))
     return out
+
+
+def _newest(campaign, result) -> dict:
+    """(unit code, form) → sha256 of the unit's newest return in the ledger (by receipt time, as
+    the mail's feedback picks it), for the units of this import."""
+    from .ledger import Ledger
+    keys = {(o.unit_code, o.form) for o in result.returns if o.unit_code and o.form}
+    if not keys or not campaign.layout.ledger_file.is_file():
+        return {}
+    with Ledger(campaign.layout.ledger_file) as led:
+        found = {key: led.history(*key) for key in sorted(keys)}
+    return {key: history[0].sha256 for key, history in found.items() if history}
 
 
 def remove_stale(folder: Path, stem: str) -> None:
@@ -90,6 +105,17 @@ def _stem(o) -> str:
     if o.unit_code:
         return sanitise(f"{o.unit_code}-{o.unit_name}{form}")
     return sanitise(f"未识别-{PurePosixPath(o.name.split('!')[-1]).stem}")
+
+
+def sent_name(source_name: str) -> str:
+    """The file's name as the unit sent it, without the office's own folders: `收件/县/表.xlsx`
+    → `表.xlsx`; a zip member `收件/材料.zip!表.xlsx` → `表.xlsx（材料.zip 中）`; a mail's
+    attachment keeps only its own name."""
+    parts = [PurePosixPath(s.replace("\\", "/")).name for s in source_name.split("!") if s]
+    if not parts:
+        return source_name
+    zips = [s for s in parts[:-1] if s.lower().endswith(".zip")]
+    return f"{parts[-1]}（{zips[-1]} 中）" if zips else parts[-1]
 
 
 def write_all(campaign, result, jobs: int = 2) -> list[str]:

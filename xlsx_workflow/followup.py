@@ -22,10 +22,11 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from .campaign import Campaign, deadline_for
-from .feedback import LIST_SUFFIX, MARKED_SUFFIX
+from .feedback import LIST_SUFFIX, MARKED_SUFFIX, sent_name
 from .import_status import RECEIPT_CODES
 from .layout import CONTACT_FORM_SUFFIX, unit_file_name
-from .ledger import CONTACT_FORM, REJECTED, SELF_ASSESSMENT, STATUS_LABELS, StoredReturn
+from .ledger import (BLANK_CODES, CONTACT_FORM, REJECTED, SELF_ASSESSMENT, STATUS_LABELS,
+                     StoredReturn, is_correction, unit_timeliness)
 from .mail import Draft
 from .messages import ERROR, WARNING, WorkflowError, issue
 from .workbook.sheets import cn_date
@@ -64,12 +65,20 @@ def plan(campaign: Campaign, ledger, kind: str, today: date, days: int) -> tuple
     """(the messages of `kind` due now, notes); raises WorkflowError when nothing can be
     planned (results before any report)."""
     if kind == FEEDBACK:
-        return plan_feedback(campaign, ledger), []
-    if kind == RECEIPT:
-        return plan_receipt(campaign, ledger), []
-    if kind == REMIND:
-        return plan_remind(campaign, ledger, today, days)
-    return plan_results(campaign)
+        planned, notes = plan_feedback(campaign, ledger), []
+    elif kind == RECEIPT:
+        planned, notes = plan_receipt(campaign, ledger), []
+    elif kind == REMIND:
+        planned, notes = plan_remind(campaign, ledger, today, days)
+    else:
+        planned, notes = plan_results(campaign)
+    for d in planned:  # “请于…前重新报送” only while that date is still ahead
+        form = d.values.pop("deadline_kind", "materials")
+        deadline = deadline_for(campaign, d.unit_code, form)
+        d.values["deadline_passed"] = bool(deadline and deadline < today)
+        if form != "materials":  # a contact form's feedback: the contact form's own deadline
+            d.values["deadline"] = cn_date(deadline)
+    return planned, notes
 
 
 def plan_feedback(campaign: Campaign, ledger) -> list[FollowUp]:
@@ -91,6 +100,9 @@ def plan_feedback(campaign: Campaign, ledger) -> list[FollowUp]:
             out.append(FollowUp(unit.code, unit.name, attachments=files, kind=FEEDBACK,
                                 ref=history[0].sha256, stem=f"{unit.code}-{unit.name}{suffix}",
                                 values={"form": "联系人信息表" if form == CONTACT_FORM else "自评表",
+                                        "marked": any(MARKED_SUFFIX in p.name for p in files),
+                                        "deadline_kind": "contact" if form == CONTACT_FORM
+                                        else "materials",
                                         "return": return_values(history[0], history)}))
     return out
 
@@ -102,9 +114,13 @@ def plan_receipt(campaign: Campaign, ledger) -> list[FollowUp]:
     for unit in campaign.units:
         ret = current.get(unit.code)
         if ret is not None:
+            history = ledger.history(unit.code)
+            values = return_values(ret, history)
+            # late as status says it: by the first valid return and the unit's own deadline
+            timing = unit_timeliness(history, deadline_for(campaign, unit.code), ledger.tz)
+            values["late"], values["correction"] = timing.late, is_correction(ret, timing)
             out.append(FollowUp(unit.code, unit.name, kind=RECEIPT, ref=ret.sha256,
-                                stem=f"{unit.code}-{unit.name}", values={
-                                    "return": return_values(ret, ledger.history(unit.code))}))
+                                stem=f"{unit.code}-{unit.name}", values={"return": values}))
     return out
 
 
@@ -162,9 +178,10 @@ def return_values(ret: StoredReturn, history: list[StoredReturn]) -> dict:
     """What the templates say about one return; `history`: the unit's returns, newest first."""
     older = [h for h in history if (h.received_at, h.id) <= (ret.received_at, ret.id)]
     _, errors, warnings = problem_counts(ret)
-    return {"file": ret.source_name, "received": cn_time(ret.received_at),
+    return {"file": sent_name(ret.source_name), "received": cn_time(ret.received_at),
             "status": STATUS_LABELS.get(ret.status, ret.status), "version": len(older),
-            "errors": errors, "warnings": warnings, "late": ret.late, "total": number(ret.total)}
+            "errors": errors, "warnings": warnings, "late": ret.late, "total": number(ret.total),
+            "blank": any(i.get("code") in BLANK_CODES for i in ret.issues)}
 
 
 def problem_counts(ret: StoredReturn) -> tuple[int, int, int]:

@@ -270,7 +270,7 @@ def status_table(st: CampaignStatus) -> str:
                      "—" if u.total is None else _text_num(u.total),
                      u.contact_label])
     text = table(["代码", "单位", "状态", "收到时间", "版本数", "逾期", "错误", "警告", "总分",
-                  "联系人信息表"], rows, [12, 20, 24, 16, 6, 10, 4, 4, 6, 24])
+                  "联系人信息表"], rows, [12, 20, 28, 16, 6, 10, 4, 4, 6, 24])
     notes = []
     if any(u.late or u.late_correction for u in st.units):
         notes.append("是否逾期按各单位第一份有效（已接收或需人工确认）自评表的收到时间判断；"

@@ -175,6 +175,8 @@ def render(campaign: Campaign, template, contact: Contact, names: list[str],
               "contact": {"name": contact.name, "email": contact.email},
               "deadlines": {k: cn_date(v) for k, v in campaign.deadlines.items()},
               "deadline": cn_date(deadline_for(campaign, contact.unit_code)),
+              "contact_deadline": cn_date(deadline_for(campaign, contact.unit_code, "contact")),
+              "passed": _passed(campaign, contact.unit_code),
               "office": dict(office.__dict__), "attachments": names, **(extra or {})}
     try:
         text = template.render(**values)
@@ -186,6 +188,15 @@ def render(campaign: Campaign, template, contact: Contact, names: list[str],
         raise WorkflowError([issue("M004", path=str(template.filename),
                                    detail="第一行应为“主题：邮件主题”")])
     return head.group(1).strip(), "\n".join(lines[1:]).strip("\n") + "\n"
+
+
+def _passed(campaign: Campaign, unit_code: str) -> dict:
+    """Which of the unit's own deadlines are already past today (the notice then asks for the
+    form “尽快”, not “before” a past date)."""
+    from datetime import date
+    today = date.today()
+    days = {kind: deadline_for(campaign, unit_code, kind) for kind in ("materials", "contact")}
+    return {kind: bool(day and day < today) for kind, day in days.items()}
 
 
 def _message(campaign: Campaign, template, contact: Contact, draft: Draft,

@@ -77,6 +77,8 @@ def attachment_name(part) -> str:
     in any charset, and raw 8-bit GBK/GB18030 or UTF-8 bytes in the header."""
     name = _from_raw_bytes(part)
     if name is None:
+        name = _from_legacy_params(part)
+    if name is None:
         name = part.get_filename() or part.get_param("name", header="content-type") or ""
         if isinstance(name, tuple):  # an RFC 2231 value the parser left undecoded
             name = _decode_2231(name)
@@ -112,9 +114,52 @@ def _from_raw_bytes(part):
     return None
 
 
+def _from_legacy_params(part):
+    """The name from the header as written, read the lenient (compat32) way: an RFC 2047 value
+    quoted or not (`filename==?gb2312?B?…?=`, as some Chinese clients write it) and RFC 2231
+    values, each decoded with `_codec` (so GBK bytes labelled gb2312 survive); None when
+    neither header has such a value."""
+    from email.message import Message
+    for header, param in (("content-disposition", "filename"), ("content-type", "name")):
+        raw = next((v for k, v in part.raw_items() if k.lower() == header), None)
+        if not isinstance(raw, str):
+            continue
+        legacy = Message()
+        legacy[header] = raw
+        value = legacy.get_param(param, header=header)
+        if isinstance(value, tuple):
+            return _decode_2231(value)
+        if isinstance(value, str) and "=?" in value:
+            return _decode_words(value)
+        if value:
+            return None  # a plain name: the parser's reading stands
+    return None
+
+
+def _decode_words(value: str) -> str:
+    from email.header import decode_header
+    try:
+        pieces = decode_header(value)
+    except (ValueError, UnicodeError):
+        return value
+    return "".join(p if isinstance(p, str) else p.decode(_codec(cs or "ascii"), "replace")
+                   for p, cs in pieces)
+
+
+def _codec(charset: str) -> str:
+    """GB2312 and GBK labels decode as GB18030, their superset: Chinese clients label mail
+    gb2312 while writing GBK characters such as 浉 (浉河区), which strict GB2312 rejects."""
+    name = charset.strip().lower().replace("_", "-")
+    return "gb18030" if name in _GB_LABELS else charset
+
+
+_GB_LABELS = frozenset({"gb2312", "gb-2312", "gb-2312-80", "csgb2312", "euc-cn", "gbk", "cp936",
+                        "x-gbk", "ms936", "windows-936"})
+
+
 def _decode_2231(value: tuple) -> str:
     charset, _, text = value
     try:
-        return text.encode("latin-1").decode(charset or "utf-8")
+        return text.encode("latin-1").decode(_codec(charset or "utf-8"))
     except (LookupError, UnicodeError):
         return text
