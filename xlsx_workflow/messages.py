@@ -85,6 +85,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "C007": (ERROR, "campaign.yaml 的 extensions（延期）中的单位代码 {unit_code} 不在单位名单 units.csv 中。请改正代码，或删除这一项。"),
     "C008": (ERROR, "campaign.yaml 的 extensions（延期）中 {unit} 的日期「{value}」无效。应写成“单位代码: YYYY-MM-DD”（如 411502: 2022-06-03），或分别写 materials（自评表）和 contact（联系人信息表）的日期。"),
     "C009": (WARNING, "{unit} 的延期截止日期 {day} 不晚于统一截止日期 {deadline}，不起作用（延期不会提前截止日期）。请改为更晚的日期，或删除这一项。"),
+    "C010": (ERROR, "办公室邮箱「{email}」格式不对，应写成 zscq@example.cn 这样的地址（各单位的邮件和回复都用它）。请改正后再保存。"),
     # Unit lists (U…): the office's own .xlsx/.csv
     "U001": (ERROR, "找不到单位名单文件 {path}。请检查路径。"),
     "U002": (ERROR, "单位名单的格式 {ext} 不支持。请在 Excel/WPS 中另存为 .xlsx 或 .csv 后重试。"),
