@@ -59,7 +59,8 @@ async def followup_page(request: Request, console):
         if kind == RESULTS:      # the 反馈单 and 得分.json of the current scores, never stale
             problems += (await run_in_threadpool(console.results.current, camp.root)).failure
         result = await run_in_threadpool(prepare_followups, camp.root, [kind], days)
-        problems += result.errors + result.warnings
+        # M015 ("sent before, not again") is the 状态 column of the table itself
+        problems += result.errors + [w for w in result.warnings if w.code != "M015"]
     except WorkflowError as e:
         problems += e.issues
     rows = [_row(key, camp, d) for d in result.drafts] if result else []
