@@ -75,8 +75,9 @@ def board(page) -> dict:
     """{unit name: (status, errors, total)} from the status board."""
     out = {}
     for row in page.query_selector_all("#board tbody tr[data-unit]"):
-        cells = [c.inner_text().strip() for c in row.query_selector_all("td")]
-        out[cells[1]] = (cells[2], cells[6], cells[8])
+        cell = {c.get_attribute("data-col"): c.inner_text().strip()
+                for c in row.query_selector_all("td[data-col]")}
+        out[cell["name"]] = (cell["status"], cell["errors"], cell["total"])
     return out
 
 

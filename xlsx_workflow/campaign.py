@@ -10,7 +10,7 @@ import csv
 import re
 import secrets
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -209,6 +209,36 @@ def _write_yaml(lay: Layout, c: Campaign) -> None:
     tmp = lay.campaign_file.with_name(lay.campaign_file.name + ".tmp")
     tmp.write_text(head + yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
     tmp.replace(lay.campaign_file)
+
+
+def update_campaign(dir, title=None, office=None, deadlines=None) -> Campaign:
+    """Change an existing campaign's title, office contacts and/or deadlines and save
+    campaign.yaml the way init writes it (what the console's 考核设置 page calls). `office`:
+    {name, people, phone, email, address}, given keys only; `deadlines`: {"materials",
+    "contact"} as YYYY-MM-DD text ('' clears one). Raises WorkflowError listing every bad value,
+    each `where` naming its campaign.yaml key (W009 blank title, C003 date, C010 e-mail);
+    nothing is saved then."""
+    camp = load_campaign(dir)
+    errors, name = [], camp.layout.campaign_file.name
+    if title is not None:
+        if not str(title).strip():
+            errors.append(issue("W009", f"{name} title", what="考核名称"))
+        camp.title = str(title).strip()
+    for key, value in (office or {}).items():
+        if key in Office.__dataclass_fields__:
+            setattr(camp.office, key, str(value or "").strip())
+    if office and "email" in office and camp.office.email and not _EMAIL.match(camp.office.email):
+        errors.append(issue("C010", f"{name} office.email", email=camp.office.email))
+    for kind, value in (deadlines or {}).items():
+        if kind in ("materials", "contact"):
+            try:
+                camp.deadlines[kind] = _date(str(value or "").strip() or None)
+            except WorkflowError as e:
+                errors += [replace(i, where=f"{name} deadlines.{kind}") for i in e.issues]
+    if errors:
+        raise WorkflowError(errors)
+    _write_yaml(camp.layout, camp)
+    return load_campaign(dir)
 
 
 # --- per-unit deadline extensions -------------------------------------------------------------

@@ -90,6 +90,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "C022": (ERROR, "campaign.yaml 的 not_applicable 中，{unit}的指标「{indicator}」在考核细则中不存在。请写考核细则中的指标编号（如 1.1.7，可用 xlsx-workflow rubric show 查看），编号请加引号。"),
     "C023": (ERROR, "campaign.yaml 的 not_applicable 格式不对：{detail}，例如 not_applicable: {{\"411591\": [\"1.1.7\", \"2.2.1\"]}}。"),
     "C030": (ERROR, "单位代码 {unit_code} 不在单位名单 units.csv 中，未延期。请核对代码（xlsx-workflow status 列出每个单位的代码）。"),
+    "C010": (ERROR, "办公室邮箱「{email}」格式不对，应写成 zscq@example.cn 这样的地址（各单位的邮件和回复都用它）。请改正后再保存。"),
     # Unit lists (U…): the office's own .xlsx/.csv
     "U001": (ERROR, "找不到单位名单文件 {path}。请检查路径。"),
     "U002": (ERROR, "单位名单的格式 {ext} 不支持。请在 Excel/WPS 中另存为 .xlsx 或 .csv 后重试。"),

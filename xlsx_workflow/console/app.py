@@ -22,11 +22,13 @@ from .campaigns import Registry
 from .fresh import Results
 from .jobs import Jobs
 from .security import Guard, Refused, Secrets, refusal
+from .wording import console_issues
 
 HERE = Path(__file__).parent
 NAV = [("overview", "报送情况"), ("units", "单位名单"), ("generate", "生成自评表"),
        ("mail", "邮件"), ("inbox", "收件导入"), ("params", "市级核定数据"),
-       ("review", "审核"), ("ranking", "排名"), ("report", "报告")]
+       ("review", "审核"), ("ranking", "排名"), ("report", "报告"),
+       ("settings", "考核设置")]
 
 
 @dataclass
@@ -49,7 +51,7 @@ class Console:
     def render(self, request: Request, name: str, status: int = 200, **context):
         context.setdefault("camp", None)
         context.setdefault("key", None)
-        context.update(csrf=self.keys.csrf, nav=NAV, issues=context.get("issues") or [])
+        context.update(csrf=self.keys.csrf, nav=NAV, issues=console_issues(context.get("issues")))
         return self.templates.TemplateResponse(request, name, context, status_code=status)
 
 
@@ -63,7 +65,7 @@ def page(handler):
             return refusal(request, e.issue, e.status)
         except WorkflowError as e:
             if "application/json" in request.headers.get("accept", ""):
-                return JSONResponse({"ok": False, "errors": [i.to_dict() for i in e.issues]},
+                return JSONResponse({"ok": False, "errors": [i.to_dict() for i in console_issues(e.issues)]},
                                     status_code=400)
             key = request.path_params.get("key")
             camp = _campaign_or_none(console, key)
@@ -84,11 +86,12 @@ def _campaign_or_none(console: Console, key):
 
 def create_app(dirs: list[Path], home: Path, keys: Secrets | None = None) -> Starlette:
     """The application for campaigns in `dirs` (new ones created in `home`)."""
-    from . import pages_cycle, pages_setup
+    from . import pages_cycle, pages_followup, pages_settings, pages_setup
     from .views import num
     console = Console(Registry(dirs, home), keys or Secrets())
     console.templates.env.filters["num"] = num
     routes = [*pages_setup.routes(page), *pages_cycle.routes(page),
+              *pages_followup.routes(page), *pages_settings.routes(page),
               Route("/jobs/{job_id}", page(job_status)),
               Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")]
     app = Starlette(routes=routes, middleware=[Middleware(Guard, keys=console.keys)])

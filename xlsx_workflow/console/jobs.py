@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Optional
 
 from ..messages import Issue, WorkflowError, issue
+from .wording import console_issues
 
 RUNNING, DONE, FAILED = "running", "done", "failed"
 
@@ -35,7 +36,8 @@ class Job:
         return {"id": self.id, "title": self.title, "done": self.done, "total": self.total,
                 "state": self.state, "summary": self.summary, "link": self.link,
                 "link_label": self.link_label,
-                "rows": self.rows, "issues": [i.to_dict() for i in self.issues]}
+                "rows": self.rows,
+                "issues": [i.to_dict() for i in console_issues(self.issues)]}
 
 
 class Jobs:

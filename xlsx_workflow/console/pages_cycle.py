@@ -22,6 +22,7 @@ from ..params import campaign_columns, read_raw, unit_columns, write_params
 from .edits import replace_params, replace_review, save_params, save_review
 from .security import Refused, read_form, upload_path
 from .views import board_rows, ranking_view, report_files, review_rows
+from .wording import console_issues
 
 UPLOADS = "网页上传"     # DIR/inbox/网页上传/<time>/: what was dropped on the 收件导入 page
 
@@ -52,9 +53,24 @@ async def overview(request: Request, console):
     rows = board_rows(key, camp, st, fresh, show)
     counts = {s: sum(1 for u in st.units if u.status == s) for s in STATUS_LABELS}
     counts["late"] = sum(1 for u in st.units if u.late)
+    code = request.query_params.get("extended")
+    saved = _extension_note(camp, code) if code else None
     return console.render(request, "overview.html", camp=camp, key=key, active="overview",
                           rows=rows, show=show, counts=counts, labels=STATUS_LABELS,
-                          issues=fresh.failure, job=console.jobs.running(key))
+                          issues=fresh.failure + [w for w in camp.warnings if w.code == "C009"],
+                          job=console.jobs.running(key), saved=saved)
+
+
+def _extension_note(camp, code: str):
+    """What the board says after a unit's deadline was set or removed."""
+    unit = next((u for u in camp.units if u.code == code), None)
+    if unit is None:
+        return None
+    day = (camp.extensions.get(code) or {}).get("materials")
+    if day:
+        return f"已为 {unit.code} {unit.name} 延期至 {day}，逾期按该日期判断（已写入 campaign.yaml）。"
+    return (f"已取消 {unit.code} {unit.name} 的延期，截止日期恢复为 "
+            f"{camp.deadlines.get('materials') or '未定'}。")
 
 
 async def inbox_page(request: Request, console):
@@ -126,7 +142,8 @@ async def params_page(request: Request, console, issues=None, saved=None):
                           cols=unit_columns(camp.rubric), ccols=campaign_columns(camp.rubric),
                           per_unit=per_unit, per_campaign=per_campaign,
                           issues=(issues or []) + errors,
-                          blanks=[i for i in found if i.severity != ERROR], saved=saved)
+                          blanks=console_issues(i for i in found if i.severity != ERROR),
+                          saved=saved)
 
 
 PARAM_CODES = {"S001", "S002", "S003", "S004", "S005", "S006", "S007", "S009"}

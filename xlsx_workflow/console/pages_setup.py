@@ -159,6 +159,26 @@ async def download(request: Request, console):
     return FileResponse(target, filename=target.name)
 
 
+def smtp_settings(form, camp) -> SmtpSettings:
+    """The SMTP settings typed on a mail page (the password kept only in the returned object,
+    which the sending job clears)."""
+    host = str(form.get("host") or "").strip()
+    password = str(form.get("password") or "")
+    if not host:
+        raise WorkflowError([issue("W009", what="发件服务器（SMTP）")])
+    if not password:
+        raise WorkflowError([issue("W014")])
+    port = str(form.get("port") or "").strip()
+    try:
+        pause = float(form.get("pause") or 5)
+    except ValueError:
+        pause = 5.0
+    return SmtpSettings(host, int(port) if port.isdigit() else None,
+                        str(form.get("security") or "ssl"),
+                        str(form.get("user") or "").strip() or camp.office.email, password,
+                        pause, 3)
+
+
 async def mail_page(request: Request, console):
     key = request.path_params["key"]
     camp = console.campaign(key)
@@ -179,18 +199,8 @@ async def mail_send(request: Request, console):
     key = request.path_params["key"]
     form = await read_form(request, console.keys)
     camp = console.campaign(key)
-    host = str(form.get("host") or "").strip()
-    password = str(form.get("password") or "")
-    if not host:
-        raise WorkflowError([issue("W009", what="发件服务器（SMTP）")])
-    if not password:
-        raise WorkflowError([issue("W014")])
-    port = str(form.get("port") or "").strip()
-    settings = SmtpSettings(host, int(port) if port.isdigit() else None,
-                            str(form.get("security") or "ssl"),
-                            str(form.get("user") or "").strip() or camp.office.email, password,
-                            float(form.get("pause") or 5), 3)
-    del password, form
+    settings = smtp_settings(form, camp)
+    del form
 
     def work(job):
         try:

@@ -7,7 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 from urllib.parse import quote
 
-from ..campaign import Campaign
+from ..campaign import Campaign, deadline_for
 from ..engine import NOT_APPLICABLE, OVERRIDDEN, PENDING
 from ..ledger import ACCEPTED, FLAGGED, MISSING, REJECTED
 from ..rubric.expr import format_number
@@ -44,7 +44,9 @@ def board_rows(key: str, camp: Campaign, st, fresh, show: str) -> list[dict]:
                "versions": u.versions, "late": u.late, "errors": u.errors,
                "warnings": u.warnings, "total": num(score.total) if score else "",
                "grade": score.grade if score else "", "rank": score.rank if score else "",
-               "contact_form": u.contact_form, "files": files}
+               "contact_form": u.contact_form, "files": files,
+               "deadline": deadline_for(camp, u.unit_code),
+               "extended": (camp.extensions.get(u.unit_code) or {}).get("materials")}
         if _shown(row, show):
             rows.append(row)
     return rows
