@@ -81,7 +81,8 @@ def init_campaign(dir, rubric: str, units_file=None, deadline=None, title=None) 
     camp = Campaign(
         root=lay.root, id=str(old.get("id") or f"{rub.id}-{created:%Y%m%d}-{secrets.token_hex(3)}"),
         created=created, rubric_source=source, rubric=rub, year=int(rub.year or created.year),
-        title=title or rub.title, deadlines=_deadlines(rub, deadline), office=_office(rub),
+        title=title or rub.title, deadlines=_deadlines(rub, deadline),
+        office=_init_office(rub, title, old.get("office"), warnings),
         password=str(old.get("sheet_password") or _password()), units=units,
         rubric_version=rub.version, rubric_hash=rub.content_hash, warnings=warnings,
         extensions=extensions_lenient(old.get("extensions")))
@@ -133,6 +134,19 @@ def _deadlines(rub: Rubric, deadline) -> dict:
     if contact is None and materials is not None:
         contact = materials - timedelta(days=CONTACT_LEAD_DAYS)
     return {"contact": contact, "materials": materials}
+
+
+def _init_office(rub: Rubric, title, old, warnings: list) -> Office:
+    """The office init writes: the one already in campaign.yaml (re-running init keeps the
+    office's own edits), else the rubric's — but only when the campaign is the rubric's own
+    (same title). A campaign under its own title gets an empty office and a warning, so
+    another city's office and contacts never carry over into its workbooks and report."""
+    if isinstance(old, dict) and old.get("name"):
+        return Office(**{k: str(old.get(k) or "") for k in Office.__dataclass_fields__})
+    if title and title != rub.title:
+        warnings.append(issue("C021", "campaign.yaml", title=title))
+        return Office()
+    return _office(rub)
 
 
 def _office(rub: Rubric) -> Office:

@@ -40,7 +40,7 @@ def report_context(result: CampaignResult) -> dict:
     scored = result.scored
     totals = [u.score.total for u in scored]
     ctx = {
-        "title": camp.title, "year": camp.year, "office": camp.office.name or rub.office,
+        "title": camp.title, "year": camp.year, "office": camp.office.name,
         "rubric_title": rub.title, "rubric_id": rub.id, "rubric_version": rub.version,
         "deadline": cn_date(camp.deadlines.get("materials")),
         "contact_deadline": cn_date(camp.deadlines.get("contact")),
