@@ -97,7 +97,8 @@ def load_campaign(dir) -> Campaign:
     lay = layout(dir)
     if not lay.campaign_file.is_file():
         raise WorkflowError([issue("C001", path=str(lay.root))])
-    doc = _read_yaml(lay)
+    read_warnings: list[Issue] = []
+    doc = _read_yaml(lay, read_warnings)
     try:
         rub_doc, office = doc["rubric"], doc.get("office") or {}
         deadlines = {k: _date(v) for k, v in (doc.get("deadlines") or {}).items()}
@@ -115,6 +116,7 @@ def load_campaign(dir) -> Campaign:
     if camp.created is None:
         raise WorkflowError([issue("C002", str(lay.campaign_file), detail="created 不是时间")])
     camp.units, camp.warnings = read_units(lay.units_file, rub)
+    camp.warnings = read_warnings + camp.warnings
     from .extensions import read_extensions
     camp.extensions, found = read_extensions(doc.get("extensions"), camp, str(lay.campaign_file))
     camp.warnings += found
@@ -178,14 +180,51 @@ def _password() -> str:
     return "".join(secrets.choice(_PASSWORD_CHARS) for _ in range(10))
 
 
-def _read_yaml(lay: Layout) -> dict:
+def _read_yaml(lay: Layout, warnings: list | None = None) -> dict:
+    """campaign.yaml as a dict. UTF-8 (with or without BOM) or, as Notepad on Chinese Windows
+    saves it, GBK — then a C022 warning goes to `warnings`. A YAML syntax error is C002 naming
+    the line in Chinese; never a traceback."""
+    raw = lay.campaign_file.read_bytes()
     try:
-        doc = yaml.safe_load(lay.campaign_file.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as e:
-        raise WorkflowError([issue("C002", str(lay.campaign_file), detail=str(e).splitlines()[0])])
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            text = raw.decode("gb18030")
+        except UnicodeDecodeError:
+            raise WorkflowError([issue("C002", str(lay.campaign_file),
+                                       detail="文件编码既不是 UTF-8 也不是 GBK")])
+        if warnings is not None:
+            warnings.append(issue("C022", str(lay.campaign_file)))
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise WorkflowError([issue("C002", str(lay.campaign_file), detail=_yaml_problem(e))])
     if not isinstance(doc, dict):
         raise WorkflowError([issue("C002", str(lay.campaign_file), detail="顶层应为键值对")])
     return doc
+
+
+_YAML_PROBLEMS = {  # PyYAML's problem texts → what the office should look for
+    "mapping values are not allowed": "多了一个冒号，或上一行缩进不对",
+    "could not find expected ':'": "缺少冒号（冒号要用英文“:”，后面加空格）",
+    "expected <block end>": "缩进不一致（同一级的项要左对齐，只用空格不用 Tab）",
+    "found character '\\t'": "用了 Tab 缩进（只能用空格）",
+    "found unexpected end of stream": "引号或括号没有配对",
+    "while scanning a quoted scalar": "引号没有配对",
+    "expected ',' or ']'": "方括号 [ ] 没有配对",
+    "expected ',' or '}'": "花括号 { } 没有配对",
+    "found duplicate anchor": "重复的锚点",
+}
+
+
+def _yaml_problem(e: yaml.YAMLError) -> str:
+    """A YAML syntax error in Chinese: the line (and column) and what is likely wrong."""
+    mark = getattr(e, "problem_mark", None)
+    text = f"{getattr(e, 'context', '') or ''} {getattr(e, 'problem', '') or ''}"
+    what = next((zh for en, zh in _YAML_PROBLEMS.items() if en in text), "YAML 格式不对")
+    if mark is None:
+        return what
+    return f"第{mark.line + 1}行第{mark.column + 1}列附近{what}"
 
 
 def _write_yaml(lay: Layout, c: Campaign) -> None:
