@@ -10,12 +10,14 @@ import csv
 import re
 import secrets
 import shutil
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import yaml
 
+from .emails import valid_email
 from .layout import Layout, layout
 from .messages import ERROR, Issue, WorkflowError, issue
 from .rubric import Rubric, Unit, builtin_ids, load_rubric, resolve
@@ -23,13 +25,15 @@ from .rubric import Rubric, Unit, builtin_ids, load_rubric, resolve
 CONTACT_LEAD_DAYS = 9  # seed 000: contact form 05-18, materials 05-27
 _PASSWORD_CHARS = "abcdefghjkmnpqrstuvwxyz23456789"
 _COLUMNS = {  # unit-list column → accepted header words (compared without spaces, lower case)
-    "code": ("代码", "单位代码", "编码", "单位编码", "行政区划代码", "code"),
-    "name": ("名称", "单位名称", "单位", "name"),
-    "type": ("类型", "单位类型", "type"),
-    "email": ("邮箱", "电子邮箱", "邮件", "email", "e-mail"),
+    "code": ("代码", "单位代码", "编码", "单位编码", "行政区划代码", "区划代码", "行政区划编码",
+             "区划编码", "行政代码", "code"),
+    "name": ("名称", "单位名称", "单位", "县区", "县区名称", "单位全称", "name"),
+    "type": ("类型", "单位类型", "类别", "单位类别", "type"),
+    "email": ("邮箱", "电子邮箱", "邮件", "电子邮件", "联系邮箱", "邮箱地址", "电子邮箱地址",
+              "邮件地址", "email", "e-mail", "mail"),
 }
+_HEADER_SCAN = 5  # the header may sit below a title row or two ("2022年考核单位名单")
 _HEADER_WORDS = {"code": "代码", "name": "名称", "type": "类型", "email": "邮箱"}
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 @dataclass
@@ -269,7 +273,7 @@ def read_units(path, rubric: Rubric | None = None) -> tuple[list[Unit], list[Iss
     if not path.is_file():
         raise WorkflowError([issue("U001", where, path=str(path))])
     rows = _table(path)
-    header_at = next((i for i, r in enumerate(rows) if any(r)), None)
+    header_at = _header_row(rows)
     if header_at is None:
         raise WorkflowError([issue("U008", where, row=1)])
     cols = _columns(rows[header_at])
@@ -277,13 +281,19 @@ def read_units(path, rubric: Rubric | None = None) -> tuple[list[Unit], list[Iss
     if missing:
         raise WorkflowError([issue("U004", where, columns="”“".join(missing), row=header_at + 1,
                                    found="、".join(c for c in rows[header_at] if c) or "（空）")])
-    units, issues, seen = [], [], {}
+    units, seen = [], {}
+    issues = _unknown_columns(rows[header_at], cols, header_at + 1, where)
     known = _known_types(rubric)
     for i in range(header_at + 1, len(rows)):
         get = (lambda k, r=rows[i]: r[cols[k]] if k in cols and cols[k] < len(r) else "")
         if not any(rows[i]):
             continue
-        unit, row = Unit(get("code"), get("name"), get("type"), get("email")), i + 1
+        row = i + 1
+        code, email = _normal(get("code")), _normal(get("email"))
+        for raw, clean, what in ((get("code"), code, "单位代码"), (get("email"), email, "邮箱")):
+            if raw != clean:
+                issues.append(issue("U021", where, row=row, what=what, raw=raw, value=clean))
+        unit = Unit(code, get("name"), get("type"), email)
         issues += _check_unit(unit, row, seen, known, where)
         seen.setdefault(unit.code, row)
         units.append(unit)
@@ -304,7 +314,7 @@ def _check_unit(u: Unit, row: int, seen: dict, known: set, where: str) -> list[I
         out.append(issue("U006", where, row=row, unit_code=u.code or "（空）"))
     if known and u.type not in known:
         out.append(issue("U009", where, row=row, type=u.type or "（空）", known="、".join(sorted(known))))
-    if u.email and not _EMAIL.match(u.email):
+    if u.email and not valid_email(u.email):
         out.append(issue("U010", where, row=row, email=u.email))
     return out
 
@@ -316,14 +326,43 @@ def _known_types(rubric: Rubric | None) -> set:
     return ({u.type for u in rubric.units} | used) if used else set()
 
 
+def _header_word(cell: str) -> str:
+    """A header cell as compared: full-width folded, no spaces, stars, brackets or colon."""
+    return re.sub(r"[\s*（）():：]", "", unicodedata.normalize("NFKC", cell)).lower()
+
+
 def _columns(header: list[str]) -> dict:
     words = {w.lower(): k for k, ws in _COLUMNS.items() for w in ws}
     cols = {}
     for n, cell in enumerate(header):
-        key = words.get(re.sub(r"[\s*＊（）()]", "", cell).lower())
+        key = words.get(_header_word(cell))
         if key and key not in cols:
             cols[key] = n
     return cols
+
+
+def _header_row(rows: list[list[str]]) -> int | None:
+    """The header: the first of the first few non-empty rows that names 代码 and 名称 (a title
+    row such as “2022年考核单位名单” may sit above it), else the first non-empty row."""
+    filled = [i for i, r in enumerate(rows) if any(r)]
+    for i in filled[:_HEADER_SCAN]:
+        cols = _columns(rows[i])
+        if "code" in cols and "name" in cols:
+            return i
+    return filled[0] if filled else None
+
+
+def _unknown_columns(header: list[str], cols: dict, row: int, where: str) -> list[Issue]:
+    """A U022 warning per header cell that is none of 代码/名称/类型/邮箱: its column is not read."""
+    used = set(cols.values())
+    return [issue("U022", where, row=row, column=cell, known="、".join(_HEADER_WORDS.values()))
+            for n, cell in enumerate(header) if cell and n not in used]
+
+
+def _normal(value: str) -> str:
+    """A code or e-mail as the office meant it: full-width digits/letters folded (０→0, ＠→@),
+    spaces removed."""
+    return re.sub(r"\s", "", unicodedata.normalize("NFKC", value)) if value else value
 
 
 def _table(path: Path) -> list[list[str]]:
