@@ -9,6 +9,8 @@ from collections import Counter, defaultdict
 from datetime import date, datetime
 from decimal import Decimal
 
+from ..issue_lines import plain
+from ..messages import ERROR, KINDS, WARNING
 from ..results import CampaignResult, UnitResult
 from ..rubric.expr import format_number
 
@@ -149,14 +151,19 @@ def _dimensions(result: CampaignResult) -> list[dict]:
 
 
 def _problems(units: list[UnitResult]) -> list[dict]:
-    """Open issues grouped by code: how many units have each, with one example message."""
+    """Open errors and warnings grouped by kind (code), errors first: how many units have each,
+    in 公文 words (`kind`, the catalogue's phrase; `message`, an example without cell
+    references or codes)."""
     units_by, count, example = defaultdict(set), Counter(), {}
     for u in units:
         for i in u.issues:
+            if i.severity not in (ERROR, WARNING):
+                continue
             units_by[i.code].add(u.name)
             count[i.code] += 1
-            example.setdefault(i.code, (i.severity, i.message, u.name))
-    codes = sorted(count, key=lambda c: (-len(units_by[c]), -count[c], c))[:TOP]
+            example.setdefault(i.code, (i.severity, plain(i.message), u.name))
+    codes = sorted(count, key=lambda c: (example[c][0] != ERROR, -len(units_by[c]), -count[c], c))
     return [{"code": c, "severity": example[c][0], "message": example[c][1],
+             "kind": KINDS.get(c) or example[c][1].split("。")[0],
              "example_unit": example[c][2], "units": len(units_by[c]), "count": count[c]}
-            for c in codes]
+            for c in codes[:TOP]]
