@@ -37,7 +37,8 @@ def test_issue_list_errors_first_one_line_per_warning_kind(tmp_path):
     assert [r[1] for r in rows] == ["错误", "错误", "警告"]
     summary = rows[2]
     assert "共 28 处" in summary[4] and "细则 1.1、1.2" in summary[4] and "10.1" in summary[4]
-    assert summary[2] == "自评表" and summary[3].startswith("G10、G11")
+    assert summary[2] == "自评表" and summary[3] == "共 28 处" and "所在单元格：G10、G11、" in summary[4]
+    assert rows[1][4].startswith("材料编号 17") and "!" not in rows[0][4]
     assert "“材料编号”列" in summary[5]
     assert not re.search(r"[（(][A-Z]\d{3}[）)]", "".join(str(r[4]) for r in rows))
 

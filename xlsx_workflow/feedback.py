@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from .import_status import RECEIPT_CODES
-from .issue_lines import summarise
+from .issue_lines import summarise, without_refs
 from .layout import CONTACT_FORM_SUFFIX, sanitise
 from .ledger import CONTACT_FORM, STATUS_LABELS
 from .messages import ERROR, WARNING, Issue
@@ -207,6 +207,8 @@ def _issue_row(ws, row: int, n: int, i: Issue, f: dict) -> None:
         fix = "请改正后重新报送。" if i.severity == ERROR else "请核实；确认无误的可不修改。"
     if not cell and i.where and i.where not in problem:
         problem = f"{i.where}：{problem}"
+    elif cell:  # the 工作表/单元格 columns say where; the text need not repeat 「自评表!E12」
+        problem = without_refs(problem)
     ws.write_number(row, 0, n, f["center"])
     ws.write_string(row, 1, i.severity, f[i.severity])
     ws.write_string(row, 2, sheet or "（整个文件）", f["center"])
@@ -220,8 +222,11 @@ def _summary_row(ws, row: int, n: int, line, f: dict) -> None:
     """One line for all warnings of one kind: the sheet(s) and every cell, then the summary."""
     places = [locate(Issue(line.code, line.severity, "", w)) for w in line.wheres]
     sheets = list(dict.fromkeys(s for s, _ in places if s))
-    cells = "、".join(c for _, c in places if c)
+    cells = [c for _, c in places if c]
     problem, fix = split_message(line.message)
+    if len(cells) > 1:  # every cell in the text; the narrow 单元格 column gives the count
+        problem += f"所在单元格：{'、'.join(cells)}。"
+    cells = f"共 {len(cells)} 处" if len(cells) > 1 else "".join(cells)
     fix = fix or "请逐项核实；确认无误的可不修改。"
     ws.write_number(row, 0, n, f["center"])
     ws.write_string(row, 1, line.severity, f[line.severity])

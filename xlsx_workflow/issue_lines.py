@@ -28,11 +28,17 @@ class Line:
     first: Issue | None = None
 
 
+def without_refs(text: str) -> str:
+    """A message without its cell references, for a row whose own columns name the cell."""
+    text = re.sub(r"^[，、：的\s]+", "", _REF.sub("", text or ""))
+    return re.sub(r"^（(填报项 [^（）]*)）", r"\1", text)
+
+
 def plain(text: str) -> str:
     """A catalogue message without cell references and field ids, for running text."""
     text = _REF.sub("", text or "")
     text = _FIELD.sub(lambda m: m.group(1), text)
-    return re.sub(r"^[，、：\s]+", "", text).replace("“材料清单”列出", "“材料清单”中列出")
+    return re.sub(r"^[，、：的\s]+", "", text).replace("“材料清单”列出", "“材料清单”中列出")
 
 
 def is_number(id) -> bool:
@@ -47,9 +53,9 @@ def numbered(id: str, text: str) -> str:
 
 
 def plain_where(where: str) -> str:
-    """'自评表!E12' → '自评表 E12单元格'; other places unchanged."""
+    """'自评表!E12' → '自评表 E12'; other places unchanged."""
     m = _WHERE.match((where or "").strip())
-    return f"{m.group('sheet')} {m.group('col')}{m.group('row')}单元格" if m else (where or "")
+    return f"{m.group('sheet')} {m.group('col')}{m.group('row')}" if m else (where or "")
 
 
 def places(line: Line) -> str:
