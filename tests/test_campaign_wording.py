@@ -68,7 +68,7 @@ def test_init_with_own_title_does_not_copy_rubric_office(tmp_path):
     res = cli("init", d, "--rubric", "ip-protection-2021", "--title", TITLE)
     doc = yaml.safe_load((d / "campaign.yaml").read_text(encoding="utf-8"))
     assert "信阳" not in yaml.safe_dump(doc["office"], allow_unicode=True)
-    assert "C021" in res.stderr
+    assert "C024" in res.stderr
 
 
 def test_report_names_only_the_campaign(qingzhou):

@@ -1,6 +1,6 @@
 """What the office reads when it types a command wrong or saves campaign.yaml in Notepad:
 click's usage errors and help in Chinese; campaign.yaml in GBK or with a BOM read (GBK with a
-C022 warning); a YAML syntax error names the line; never a traceback."""
+C025 warning); a YAML syntax error names the line; never a traceback."""
 from __future__ import annotations
 
 import re
@@ -48,8 +48,8 @@ def test_campaign_yaml_in_gbk_or_bom(camp, encoding, warned):
     f.write_bytes(text.encode(encoding))
     res = run("contacts", camp)
     assert res.exit_code == 0, res.output
-    assert ("C022" in res.stderr) == warned
-    assert res.stderr.count("C022") <= 1
+    assert ("C025" in res.stderr) == warned
+    assert res.stderr.count("C025") <= 1
     from xlsx_workflow.campaign import load_campaign
     assert load_campaign(camp).title.startswith("青州市")
 

@@ -150,7 +150,7 @@ def _init_office(rub: Rubric, title, old, warnings: list) -> Office:
     if isinstance(old, dict) and old.get("name"):
         return Office(**{k: str(old.get(k) or "") for k in Office.__dataclass_fields__})
     if title and title != rub.title:
-        warnings.append(issue("C021", "campaign.yaml", title=title))
+        warnings.append(issue("C024", "campaign.yaml", title=title))
         return Office()
     return _office(rub)
 
@@ -186,7 +186,7 @@ def _password() -> str:
 
 def _read_yaml(lay: Layout, warnings: list | None = None) -> dict:
     """campaign.yaml as a dict. UTF-8 (with or without BOM) or, as Notepad on Chinese Windows
-    saves it, GBK — then a C022 warning goes to `warnings`. A YAML syntax error is C002 naming
+    saves it, GBK — then a C025 warning goes to `warnings`. A YAML syntax error is C002 naming
     the line in Chinese; never a traceback."""
     raw = lay.campaign_file.read_bytes()
     try:
@@ -198,7 +198,7 @@ def _read_yaml(lay: Layout, warnings: list | None = None) -> dict:
             raise WorkflowError([issue("C002", str(lay.campaign_file),
                                        detail="文件编码既不是 UTF-8 也不是 GBK")])
         if warnings is not None:
-            warnings.append(issue("C022", str(lay.campaign_file)))
+            warnings.append(issue("C025", str(lay.campaign_file)))
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as e:

@@ -86,8 +86,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "C008": (ERROR, "campaign.yaml 的 extensions（延期）中 {unit} 的日期「{value}」无效。应写成“单位代码: YYYY-MM-DD”（如 411502: 2022-06-03），或分别写 materials（自评表）和 contact（联系人信息表）的日期。"),
     "C009": (WARNING, "{unit} 的延期截止日期 {day} 不晚于统一截止日期 {deadline}，不起作用（延期不会提前截止日期）。请改为更晚的日期，或删除这一项。"),
     # Unit lists (U…): the office's own .xlsx/.csv
-    "C021": (WARNING, "考核名称「{title}」与考核细则的名称不同，主办单位和联系人没有沿用细则中的默认值。请在 campaign.yaml 的 office 中填写主办单位（name）、联系人（people）、电话（phone）、邮箱（email）和地址（address），再生成自评表。"),
-    "C022": (WARNING, "campaign.yaml 是按 GBK 编码保存的（Windows 记事本的“ANSI”），已按 GBK 读取。建议另存为 UTF-8：记事本“文件 → 另存为”，编码选“UTF-8”。"),
+    "C024": (WARNING, "考核名称「{title}」与考核细则的名称不同，主办单位和联系人没有沿用细则中的默认值。请在 campaign.yaml 的 office 中填写主办单位（name）、联系人（people）、电话（phone）、邮箱（email）和地址（address），再生成自评表。"),
+    "C025": (WARNING, "campaign.yaml 是按 GBK 编码保存的（Windows 记事本的“ANSI”），已按 GBK 读取。建议另存为 UTF-8：记事本“文件 → 另存为”，编码选“UTF-8”。"),
     "U001": (ERROR, "找不到单位名单文件 {path}。请检查路径。"),
     "U002": (ERROR, "单位名单的格式 {ext} 不支持。请在 Excel/WPS 中另存为 .xlsx 或 .csv 后重试。"),
     "U003": (ERROR, "无法读取单位名单：{detail}。请用 Excel/WPS 打开后另存为 .xlsx 或 .csv（UTF-8 或 GBK 编码）再试。"),
