@@ -1,6 +1,8 @@
 """Feedback to a unit: the 问题清单 workbook and the marked copy of its own workbook."""
 from __future__ import annotations
 
+import re
+
 import openpyxl
 import pytest
 
@@ -8,6 +10,7 @@ from test_import import ON_TIME, camp, fill, input_cells, made, valid_values  # 
 from xlsx_workflow.feedback import (ERROR_FILL, WARNING_FILL, locate, problems, split_message)
 from xlsx_workflow.importer import import_paths
 from xlsx_workflow.integrity import META_SHEET, verify_fingerprint
+from xlsx_workflow.issue_lines import summarise
 from xlsx_workflow.messages import Issue, issue
 
 NASTY = '=HYPERLINK("http://evil.example","点我")'  # typed by a unit into a count cell
@@ -63,10 +66,11 @@ def test_issue_list_is_complete_printable_and_all_text(imported):
     ws = openpyxl.load_workbook(list_path)["问题清单"]
     assert [c.value for c in ws[4]] == ["序号", "严重程度", "工作表", "单元格", "问题", "如何修改"]
     rows = [[c.value for c in r] for r in ws.iter_rows(min_row=5)]
-    found = problems(ret.issues)
+    found = summarise(problems(ret.issues))  # errors each, warnings one line per kind
     assert len(rows) == len(found) and [r[1] for r in rows] == [i.severity for i in found]
     cells, _ = input_cells(openpyxl.load_workbook(src)["自评表"])
-    v001 = next(r for r in rows if "(V001)" in r[4].replace("（", "(").replace("）", ")"))
+    v001 = next(r for r in rows if "应填整数" in r[4])
+    assert not re.search(r"[（(][A-Z]\d{3}[）)]", "".join(str(r[4]) for r in rows))  # no codes
     assert v001[1:4] == ["错误", "自评表", cells["1.2"]] and NASTY in v001[4]
     assert v001[5].startswith("请")
     assert any(r[3] == cells["1.3"] and r[1] == "警告" for r in rows)  # the blank

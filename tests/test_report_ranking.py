@@ -12,6 +12,7 @@ import pytest
 
 from tests.resultbuilder import build_result
 from xlsx_workflow.engine import OVERRIDDEN, PENDING, rank
+from xlsx_workflow.issue_lines import is_number, numbered, plain, summarise
 from xlsx_workflow.layout import unit_file_name
 from xlsx_workflow.messages import Issue, WorkflowError
 from xlsx_workflow.office import convert
@@ -134,7 +135,7 @@ def test_unit_text_is_written_as_plain_text(tmp_path, text):
     result.reviews[0].reason = text
     path = write_ranking(result, tmp_path / "r.xlsx")
     wb = openpyxl.load_workbook(path)
-    cells = [wb["排名总表"]["C2"], wb["问题清单"]["A2"], wb["问题清单"]["E2"], wb["审核记录"]["E2"],
+    cells = [wb["排名总表"]["C2"], wb["问题清单"]["A2"], wb["问题清单"]["D2"], wb["审核记录"]["E2"],
              wb["报送情况"].cell(1 + [u.code for u in result.campaign.units].index(first.code) + 1, 1)]
     for cell in cells:
         assert (cell.value, cell.data_type, cell.hyperlink) == (text, "s", None)
@@ -153,8 +154,8 @@ def test_indicator_detail_and_loss_analysis(result, tmp_path):
     book = read(write_ranking(result, tmp_path / "r.xlsx"))
     detail = book["指标明细"]
     rubric = result.rubric
-    assert list(detail.columns[2:]) == [i.id for i in rubric.indicators] or \
-        [str(c) for c in detail.columns[2:]] == [i.id for i in rubric.indicators]
+    heads = [i.id if is_number(i.id) else "—" for i in rubric.indicators]  # no internal ids
+    assert [str(c) for c in detail.columns[2:]] == heads
     maxima = detail.iloc[1, 2:]
     assert [Decimal(str(m)) for m in maxima] == [i.max for i in rubric.indicators]
     units = detail.iloc[2:]
@@ -184,8 +185,9 @@ def test_returns_issues_and_reviews_sheets(tmp_path):
             assert row["报送时间"].to_pydatetime() == u.received_at
             assert row["是否逾期"] == ("是" if u.late else "否")
     issues = book["问题清单"]
-    assert list(issues.columns) == ["单位", "严重程度", "位置", "代码", "问题"]
-    assert list(issues["代码"]) == [i.code for u in result.units for i in u.issues]
+    assert list(issues.columns) == ["单位", "严重程度", "位置", "问题"]  # no codes: leaders read it
+    lines = [(u.name, line) for u in result.units for line in summarise(u.issues)]
+    assert list(issues["问题"]) == [plain(line.message) for _, line in lines]
     reviews = book["审核记录"]
     assert list(reviews.columns) == ["单位", "条款", "原分", "核定分", "理由", "审核人", "时间"]
     r = result.reviews[0]
@@ -252,7 +254,7 @@ def test_feedback_sheet_per_scored_unit_with_every_clause(result):
     for u, path in zip(result.scored, paths):
         raw, table = feedback_table(path)
         assert list(table.columns) == ["指标", "条款", "满分", "得分", "说明", "状态"]
-        assert [t.split(" ", 1)[0] for t in table["条款"]] == clause_ids
+        assert list(table["条款"]) == [numbered(c.id, c.text) for c in result.rubric.clauses]
         assert list(table["说明"]) == [u.score.clauses[c].explanation for c in clause_ids]
         assert f"{u.score.rank}/{len(result.scored)}" in raw.values
         assert u.name in raw.values and u.score.grade in raw.values

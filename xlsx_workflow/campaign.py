@@ -10,12 +10,14 @@ import csv
 import re
 import secrets
 import shutil
+import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import yaml
 
+from .emails import valid_email
 from .layout import Layout, layout
 from .messages import ERROR, Issue, WorkflowError, issue
 from .rubric import Rubric, Unit, builtin_ids, load_rubric, resolve
@@ -23,13 +25,15 @@ from .rubric import Rubric, Unit, builtin_ids, load_rubric, resolve
 CONTACT_LEAD_DAYS = 9  # seed 000: contact form 05-18, materials 05-27
 _PASSWORD_CHARS = "abcdefghjkmnpqrstuvwxyz23456789"
 _COLUMNS = {  # unit-list column → accepted header words (compared without spaces, lower case)
-    "code": ("代码", "单位代码", "编码", "单位编码", "行政区划代码", "code"),
-    "name": ("名称", "单位名称", "单位", "name"),
-    "type": ("类型", "单位类型", "type"),
-    "email": ("邮箱", "电子邮箱", "邮件", "email", "e-mail"),
+    "code": ("代码", "单位代码", "编码", "单位编码", "行政区划代码", "区划代码", "行政区划编码",
+             "区划编码", "行政代码", "code"),
+    "name": ("名称", "单位名称", "单位", "县区", "县区名称", "单位全称", "name"),
+    "type": ("类型", "单位类型", "类别", "单位类别", "type"),
+    "email": ("邮箱", "电子邮箱", "邮件", "电子邮件", "联系邮箱", "邮箱地址", "电子邮箱地址",
+              "邮件地址", "email", "e-mail", "mail"),
 }
+_HEADER_SCAN = 5  # the header may sit below a title row or two ("2022年考核单位名单")
 _HEADER_WORDS = {"code": "代码", "name": "名称", "type": "类型", "email": "邮箱"}
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 @dataclass
@@ -83,7 +87,8 @@ def init_campaign(dir, rubric: str, units_file=None, deadline=None, title=None) 
     camp = Campaign(
         root=lay.root, id=str(old.get("id") or f"{rub.id}-{created:%Y%m%d}-{secrets.token_hex(3)}"),
         created=created, rubric_source=source, rubric=rub, year=int(rub.year or created.year),
-        title=title or rub.title, deadlines=_deadlines(rub, deadline), office=_office(rub),
+        title=title or rub.title, deadlines=_deadlines(rub, deadline),
+        office=_init_office(rub, title, old.get("office"), warnings),
         password=str(old.get("sheet_password") or _password()), units=units,
         rubric_version=rub.version, rubric_hash=rub.content_hash, warnings=warnings,
         extensions=extensions_lenient(old.get("extensions")))
@@ -99,7 +104,8 @@ def load_campaign(dir) -> Campaign:
     lay = layout(dir)
     if not lay.campaign_file.is_file():
         raise WorkflowError([issue("C001", path=str(lay.root))])
-    doc = _read_yaml(lay)
+    read_warnings: list[Issue] = []
+    doc = _read_yaml(lay, read_warnings)
     try:
         rub_doc, office = doc["rubric"], doc.get("office") or {}
         deadlines = {k: _date(v) for k, v in (doc.get("deadlines") or {}).items()}
@@ -117,6 +123,7 @@ def load_campaign(dir) -> Campaign:
     if camp.created is None:
         raise WorkflowError([issue("C002", str(lay.campaign_file), detail="created 不是时间")])
     camp.units, camp.warnings = read_units(lay.units_file, rub)
+    camp.warnings = read_warnings + camp.warnings
     from .extensions import read_extensions
     camp.extensions, found = read_extensions(doc.get("extensions"), camp, str(lay.campaign_file))
     camp.warnings += found
@@ -145,6 +152,19 @@ def _deadlines(rub: Rubric, deadline) -> dict:
     if contact is None and materials is not None:
         contact = materials - timedelta(days=CONTACT_LEAD_DAYS)
     return {"contact": contact, "materials": materials}
+
+
+def _init_office(rub: Rubric, title, old, warnings: list) -> Office:
+    """The office init writes: the one already in campaign.yaml (re-running init keeps the
+    office's own edits), else the rubric's — but only when the campaign is the rubric's own
+    (same title). A campaign under its own title gets an empty office and a warning, so
+    another city's office and contacts never carry over into its workbooks and report."""
+    if isinstance(old, dict) and old.get("name"):
+        return Office(**{k: str(old.get(k) or "") for k in Office.__dataclass_fields__})
+    if title and title != rub.title:
+        warnings.append(issue("C024", "campaign.yaml", title=title))
+        return Office()
+    return _office(rub)
 
 
 def _office(rub: Rubric) -> Office:
@@ -176,14 +196,51 @@ def _password() -> str:
     return "".join(secrets.choice(_PASSWORD_CHARS) for _ in range(10))
 
 
-def _read_yaml(lay: Layout) -> dict:
+def _read_yaml(lay: Layout, warnings: list | None = None) -> dict:
+    """campaign.yaml as a dict. UTF-8 (with or without BOM) or, as Notepad on Chinese Windows
+    saves it, GBK — then a C025 warning goes to `warnings`. A YAML syntax error is C002 naming
+    the line in Chinese; never a traceback."""
+    raw = lay.campaign_file.read_bytes()
     try:
-        doc = yaml.safe_load(lay.campaign_file.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as e:
-        raise WorkflowError([issue("C002", str(lay.campaign_file), detail=str(e).splitlines()[0])])
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            text = raw.decode("gb18030")
+        except UnicodeDecodeError:
+            raise WorkflowError([issue("C002", str(lay.campaign_file),
+                                       detail="文件编码既不是 UTF-8 也不是 GBK")])
+        if warnings is not None:
+            warnings.append(issue("C025", str(lay.campaign_file)))
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise WorkflowError([issue("C002", str(lay.campaign_file), detail=_yaml_problem(e))])
     if not isinstance(doc, dict):
         raise WorkflowError([issue("C002", str(lay.campaign_file), detail="顶层应为键值对")])
     return doc
+
+
+_YAML_PROBLEMS = {  # PyYAML's problem texts → what the office should look for
+    "mapping values are not allowed": "多了一个冒号，或上一行缩进不对",
+    "could not find expected ':'": "缺少冒号（冒号要用英文“:”，后面加空格）",
+    "expected <block end>": "缩进不一致（同一级的项要左对齐，只用空格不用 Tab）",
+    "found character '\\t'": "用了 Tab 缩进（只能用空格）",
+    "found unexpected end of stream": "引号或括号没有配对",
+    "while scanning a quoted scalar": "引号没有配对",
+    "expected ',' or ']'": "方括号 [ ] 没有配对",
+    "expected ',' or '}'": "花括号 { } 没有配对",
+    "found duplicate anchor": "重复的锚点",
+}
+
+
+def _yaml_problem(e: yaml.YAMLError) -> str:
+    """A YAML syntax error in Chinese: the line (and column) and what is likely wrong."""
+    mark = getattr(e, "problem_mark", None)
+    text = f"{getattr(e, 'context', '') or ''} {getattr(e, 'problem', '') or ''}"
+    what = next((zh for en, zh in _YAML_PROBLEMS.items() if en in text), "YAML 格式不对")
+    if mark is None:
+        return what
+    return f"第{mark.line + 1}行第{mark.column + 1}列附近{what}"
 
 
 def _write_yaml(lay: Layout, c: Campaign) -> None:
@@ -263,7 +320,7 @@ def read_units(path, rubric: Rubric | None = None) -> tuple[list[Unit], list[Iss
     if not path.is_file():
         raise WorkflowError([issue("U001", where, path=str(path))])
     rows = _table(path)
-    header_at = next((i for i, r in enumerate(rows) if any(r)), None)
+    header_at = _header_row(rows)
     if header_at is None:
         raise WorkflowError([issue("U008", where, row=1)])
     cols = _columns(rows[header_at])
@@ -271,13 +328,19 @@ def read_units(path, rubric: Rubric | None = None) -> tuple[list[Unit], list[Iss
     if missing:
         raise WorkflowError([issue("U004", where, columns="”“".join(missing), row=header_at + 1,
                                    found="、".join(c for c in rows[header_at] if c) or "（空）")])
-    units, issues, seen = [], [], {}
+    units, seen = [], {}
+    issues = _unknown_columns(rows[header_at], cols, header_at + 1, where)
     known = _known_types(rubric)
     for i in range(header_at + 1, len(rows)):
         get = (lambda k, r=rows[i]: r[cols[k]] if k in cols and cols[k] < len(r) else "")
         if not any(rows[i]):
             continue
-        unit, row = Unit(get("code"), get("name"), get("type"), get("email")), i + 1
+        row = i + 1
+        code, email = _normal(get("code")), _normal(get("email"))
+        for raw, clean, what in ((get("code"), code, "单位代码"), (get("email"), email, "邮箱")):
+            if raw != clean:
+                issues.append(issue("U021", where, row=row, what=what, raw=raw, value=clean))
+        unit = Unit(code, get("name"), get("type"), email)
         issues += _check_unit(unit, row, seen, known, where)
         seen.setdefault(unit.code, row)
         units.append(unit)
@@ -298,7 +361,7 @@ def _check_unit(u: Unit, row: int, seen: dict, known: set, where: str) -> list[I
         out.append(issue("U006", where, row=row, unit_code=u.code or "（空）"))
     if known and u.type not in known:
         out.append(issue("U009", where, row=row, type=u.type or "（空）", known="、".join(sorted(known))))
-    if u.email and not _EMAIL.match(u.email):
+    if u.email and not valid_email(u.email):
         out.append(issue("U010", where, row=row, email=u.email))
     return out
 
@@ -310,14 +373,43 @@ def _known_types(rubric: Rubric | None) -> set:
     return ({u.type for u in rubric.units} | used) if used else set()
 
 
+def _header_word(cell: str) -> str:
+    """A header cell as compared: full-width folded, no spaces, stars, brackets or colon."""
+    return re.sub(r"[\s*（）():：]", "", unicodedata.normalize("NFKC", cell)).lower()
+
+
 def _columns(header: list[str]) -> dict:
     words = {w.lower(): k for k, ws in _COLUMNS.items() for w in ws}
     cols = {}
     for n, cell in enumerate(header):
-        key = words.get(re.sub(r"[\s*＊（）()]", "", cell).lower())
+        key = words.get(_header_word(cell))
         if key and key not in cols:
             cols[key] = n
     return cols
+
+
+def _header_row(rows: list[list[str]]) -> int | None:
+    """The header: the first of the first few non-empty rows that names 代码 and 名称 (a title
+    row such as “2022年考核单位名单” may sit above it), else the first non-empty row."""
+    filled = [i for i, r in enumerate(rows) if any(r)]
+    for i in filled[:_HEADER_SCAN]:
+        cols = _columns(rows[i])
+        if "code" in cols and "name" in cols:
+            return i
+    return filled[0] if filled else None
+
+
+def _unknown_columns(header: list[str], cols: dict, row: int, where: str) -> list[Issue]:
+    """A U022 warning per header cell that is none of 代码/名称/类型/邮箱: its column is not read."""
+    used = set(cols.values())
+    return [issue("U022", where, row=row, column=cell, known="、".join(_HEADER_WORDS.values()))
+            for n, cell in enumerate(header) if cell and n not in used]
+
+
+def _normal(value: str) -> str:
+    """A code or e-mail as the office meant it: full-width digits/letters folded (０→0, ＠→@),
+    spaces removed."""
+    return re.sub(r"\s", "", unicodedata.normalize("NFKC", value)) if value else value
 
 
 def _table(path: Path) -> list[list[str]]:

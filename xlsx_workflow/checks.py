@@ -12,6 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from .campaign import Campaign
+from .emails import valid_email
 from .engine import PENDING, score_unit
 from .integrity import CONTACT_FORM, SELF_ASSESSMENT
 from .messages import ERROR, Issue, issue
@@ -455,7 +456,6 @@ def _evidence_files(data: ReturnData, files: list[str]) -> list[Issue]:
 
 _MOBILE = re.compile(r"1[3-9]\d{9}")
 _PHONE = re.compile(r"0\d{2,3}-?\d{7,8}(-\d{1,6})?")
-_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
 
 
 def check_contacts(data: ReturnData) -> list[Issue]:
@@ -482,7 +482,7 @@ def check_contacts(data: ReturnData) -> list[Issue]:
             if text and not _phone_ok(text):
                 out.append(issue(code, at(key), cell=at(key), value=text))
         email = _cell_text(c.get("邮箱"))
-        if email and not _EMAIL.fullmatch(email):
+        if email and not valid_email(email):
             out.append(issue("K004", at("邮箱"), cell=at("邮箱"), value=email))
     return out
 

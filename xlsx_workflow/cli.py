@@ -11,10 +11,13 @@ from pathlib import Path
 
 import click
 
+from .cli_zh import ZhGroup, install as _install_chinese_click
 from .messages import WorkflowError
 from .rubric import builtin_ids, builtin_rubric, load_rubric, resolve
 from .rubric.check import check_rubric
 from .rubric.describe import describe_rubric
+
+_install_chinese_click()  # click's own usage errors and help headings in Chinese
 
 
 def emit_json(doc) -> None:
@@ -39,7 +42,7 @@ def _load(name: str):
     return _call(lambda: load_rubric(resolve(name)))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=ZhGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="xlsx-workflow")
 def main():
     """xlsx-workflow：用 Excel 组织年度考核（细则 → 自评表 → 导入 → 评分 → 报告）。"""

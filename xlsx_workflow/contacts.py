@@ -12,13 +12,13 @@ since the import that stores it); self-assessments imported before are not re-re
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import timezone
 from pathlib import Path
 from typing import Optional
 
 from .campaign import Campaign, load_campaign
+from .emails import valid_email  # noqa: F401  (the one e-mail rule; mail/outbox import it from here)
 from .messages import Issue, issue
 
 FROM_FORM, FROM_FORM_FLAGGED, FROM_UNITS, NONE = "联系人信息表", "联系人信息表（需人工确认）", "单位名单", ""
@@ -27,13 +27,8 @@ FROM_SHEET, FROM_SHEET_FLAGGED = "自评表联系人页", "自评表联系人页
 UNIT_EMAIL_NOTE = "（邮箱取自单位名单）"
 COLUMNS = [("单位代码", 10), ("单位名称", 18), ("姓名", 10), ("职务/职级", 14), ("电话", 15),
            ("手机", 14), ("传真", 15), ("邮箱", 26), ("来源", 22), ("收到时间", 17), ("备注", 24)]
-_EMAIL = re.compile(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)+$")
 XLSX_OPTIONS = {"strings_to_formulas": False, "strings_to_urls": False,
                 "strings_to_numbers": False}
-
-
-def valid_email(text) -> bool:
-    return bool(text) and bool(_EMAIL.match(str(text).strip()))
 
 
 @dataclass

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from .import_status import RECEIPT_CODES
+from .issue_lines import summarise, without_refs
 from .layout import CONTACT_FORM_SUFFIX, sanitise
 from .ledger import CONTACT_FORM, STATUS_LABELS
 from .messages import ERROR, WARNING, Issue
@@ -194,8 +195,11 @@ def write_issue_list(job: FeedbackJob, path: Path) -> None:
         ws.set_row(2, 30)
         for col, (name, _) in enumerate(COLUMNS):
             ws.write_string(3, col, name, f["header"])
-        for n, i in enumerate(job.issues, 1):
-            _issue_row(ws, 3 + n, n, i, f)
+        for n, line in enumerate(summarise(job.issues), 1):
+            if line.count == 1:
+                _issue_row(ws, 3 + n, n, line.first, f)
+            else:
+                _summary_row(ws, 3 + n, n, line, f)
         ws.set_paper(9)
         ws.set_landscape()
         ws.fit_to_pages(1, 0)
@@ -229,13 +233,35 @@ def _issue_row(ws, row: int, n: int, i: Issue, f: dict) -> None:
         fix = "请改正后重新报送。" if i.severity == ERROR else "请核实；确认无误的可不修改。"
     if not cell and i.where and i.where not in problem:
         problem = f"{i.where}：{problem}"
+    elif cell:  # the 工作表/单元格 columns say where; the text need not repeat 「自评表!E12」
+        problem = without_refs(problem)
     ws.write_number(row, 0, n, f["center"])
     ws.write_string(row, 1, i.severity, f[i.severity])
     ws.write_string(row, 2, sheet or "（整个文件）", f["center"])
     ws.write_string(row, 3, cell, f["center"])
-    ws.write_string(row, 4, f"{problem}（{i.code}）", f["cell"])
+    ws.write_string(row, 4, problem, f["cell"])
     ws.write_string(row, 5, fix, f["cell"])
     ws.set_row(row, 14 * max(_lines(problem, COLUMNS[4][1]), _lines(fix, COLUMNS[5][1])) + 6)
+
+
+def _summary_row(ws, row: int, n: int, line, f: dict) -> None:
+    """One line for all warnings of one kind: the sheet(s) and every cell, then the summary."""
+    places = [locate(Issue(line.code, line.severity, "", w)) for w in line.wheres]
+    sheets = list(dict.fromkeys(s for s, _ in places if s))
+    cells = [c for _, c in places if c]
+    problem, fix = split_message(line.message)
+    if len(cells) > 1:  # every cell in the text; the narrow 单元格 column gives the count
+        problem += f"所在单元格：{'、'.join(cells)}。"
+    cells = f"共 {len(cells)} 处" if len(cells) > 1 else "".join(cells)
+    fix = fix or "请逐项核实；确认无误的可不修改。"
+    ws.write_number(row, 0, n, f["center"])
+    ws.write_string(row, 1, line.severity, f[line.severity])
+    ws.write_string(row, 2, "、".join(sheets) or "（整个文件）", f["center"])
+    ws.write_string(row, 3, cells, f["cell"])
+    ws.write_string(row, 4, problem, f["cell"])
+    ws.write_string(row, 5, fix, f["cell"])
+    ws.set_row(row, 14 * max(_lines(problem, COLUMNS[4][1]), _lines(fix, COLUMNS[5][1]),
+                             _lines(cells, COLUMNS[3][1])) + 6)
 
 
 def _lines(text: str, width: int) -> int:

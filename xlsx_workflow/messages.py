@@ -92,6 +92,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "C030": (ERROR, "单位代码 {unit_code} 不在单位名单 units.csv 中，未延期。请核对代码（xlsx-workflow status 列出每个单位的代码）。"),
     "C010": (ERROR, "办公室邮箱「{email}」格式不对，应写成 zscq@example.cn 这样的地址（各单位的邮件和回复都用它）。请改正后再保存。"),
     # Unit lists (U…): the office's own .xlsx/.csv
+    "C024": (WARNING, "考核名称「{title}」与考核细则的名称不同，主办单位和联系人没有沿用细则中的默认值。请在 campaign.yaml 的 office 中填写主办单位（name）、联系人（people）、电话（phone）、邮箱（email）和地址（address），再生成自评表。"),
+    "C025": (WARNING, "campaign.yaml 是按 GBK 编码保存的（Windows 记事本的“ANSI”），已按 GBK 读取。建议另存为 UTF-8：记事本“文件 → 另存为”，编码选“UTF-8”。"),
     "U001": (ERROR, "找不到单位名单文件 {path}。请检查路径。"),
     "U002": (ERROR, "单位名单的格式 {ext} 不支持。请在 Excel/WPS 中另存为 .xlsx 或 .csv 后重试。"),
     "U003": (ERROR, "无法读取单位名单：{detail}。请用 Excel/WPS 打开后另存为 .xlsx 或 .csv（UTF-8 或 GBK 编码）再试。"),
@@ -102,6 +104,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "U008": (ERROR, "单位名单中没有单位：表头（第{row}行）下面没有数据行。"),
     "U009": (WARNING, "第{row}行：单位类型「{type}」不在考核细则用到的类型（{known}）中，“不适用”规则不会对该单位生效。请确认是否写错。"),
     "U010": (WARNING, "第{row}行：邮箱「{email}」格式不对，发送自评表时会失败。请改正。"),
+    "U021": (INFO, "第{row}行：{what}「{raw}」含全角字符或空格，已按「{value}」读入。请在单位名单中改正，以免与其他表格对不上。"),
+    "U022": (WARNING, "第{row}行表头的“{column}”列不是单位名单的列（可用：{known}），这一列的内容没有读入。如果它就是其中某一列，请把表头改成该列名。"),
     # Contacts and mail (M…): 联系人名录, mail drafts and sending, fetching replies
     "M001": (WARNING, "{unit} 缺少邮箱：没有已接收的联系人信息表，单位名单 units.csv 中也没有邮箱，无法发送邮件。请导入该单位的联系人信息表，或在 units.csv 的“邮箱”列填写。"),
     "M002": (ERROR, "找不到 {unit} 的{what}（{path}）。请先运行 xlsx-workflow generate DIR 生成后再发送。"),
@@ -223,6 +227,40 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "W014": (ERROR, "没有填写邮箱授权码（或密码）。请在“授权码”框中填写后再发送；授权码只用于本次发送，不会保存。"),
 }
 
+
+# One phrase per kind of problem, in 公文 wording: the summary line of a problem list (28 clauses
+# without 材料编号 → one line) and the report's 常见问题. No cells, no codes.
+KINDS: dict[str, str] = {
+    "V001": "应填整数的填报项填了文字或带单位的数",
+    "V002": "应填数字的填报项填了文字或带单位的数",
+    "V003": "填报值小于下限",
+    "V004": "填报值超过上限",
+    "V005": "填报值不是下拉框中的可选项",
+    "V006": "自评分不是规定分值档次的整数倍",
+    "V007": "应填日期的填报项日期格式不对",
+    "V008": "填报的日期不在统计期间内",
+    "V009": "填报值明显偏大，需核实",
+    "V010": "填报项未填写",
+    "E001": "自评得分但未填写材料编号",
+    "E002": "材料编号在材料清单中没有对应材料",
+    "E003": "材料清单编号不连续",
+    "E004": "材料清单中有重复的材料",
+    "E005": "材料清单所列文件未随表报送",
+    "E006": "随表报送的文件未列入材料清单",
+    "E007": "材料编号无法识别",
+    "E008": "填报了扣分情形但扣分事项表中没有对应记录",
+    "E009": "扣分事项记录不完整",
+    "K001": "联系人手机号码格式不对",
+    "K002": "联系人电话格式不对",
+    "K003": "联系人传真格式不对",
+    "K004": "联系人邮箱格式不对",
+    "K005": "联系人姓名未填写",
+    "K006": "联系人职务/职级未填写",
+    "K008": "联系人未填写联系电话",
+    "T002": "工作表保护被撤销",
+    "T003": "自评表的行被插入、删除或移动",
+    "T004": "工作簿显示的总分与重新计算的不一致",
+}
 
 def issue(code: str, where: str = "", **values) -> Issue:
     severity, template = CATALOGUE[code]

@@ -151,7 +151,7 @@ def _set_properties(doc: Document, ctx: dict, when: datetime | None) -> None:
     props = doc.core_properties
     props.title = f"{ctx['title']}情况报告"
     props.author = props.last_modified_by = ctx["office"]
-    props.subject, props.keywords, props.comments = ctx["rubric_title"], "", ""
+    props.subject, props.keywords, props.comments = ctx["title"], "", ""
     props.revision = 1
     stamp = (when or datetime(2000, 1, 1)).replace(tzinfo=None, microsecond=0)
     props.created = props.modified = stamp

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..engine import NOT_APPLICABLE, OVERRIDDEN, PENDING
+from ..issue_lines import numbered, places, plain, summarise
 from ..layout import unit_file_name
 from ..results import CampaignResult, UnitResult
 from ..rubric.expr import format_number
@@ -67,11 +68,12 @@ def _clauses(sh: Sheet, result: CampaignResult, u: UnitResult) -> int:
         for c in ind.clauses:
             cr = u.score.clauses.get(c.id)
             if cr is not None:  # a deduction shows as a negative score, with no 满分
-                rows.append([None, f"{c.id} {c.text}", None if minus else cr.max,
+                rows.append([None, numbered(c.id, c.text), None if minus else cr.max,
                              -cr.points if minus and cr.points else cr.points, cr.explanation,
                              _status(result, u, c.id, cr.status)])
         if len(rows) > first:
-            spans.append((first, len(rows) - 1, f"{ind.id} {ind.name}\n{_points(ind, res, minus)}"))
+            spans.append((first, len(rows) - 1,
+                          f"{numbered(ind.id, ind.name)}\n{_points(ind, res, minus)}"))
     end = write_table(sh, HEADER_ROW, COLUMNS, rows,
                       {k for k, r in enumerate(rows) if r[5] == STATUS[NOT_APPLICABLE]})
     widths = [c.width for c in COLUMNS]
@@ -114,17 +116,20 @@ def _open_issues(sh: Sheet, u: UnitResult, row: int) -> None:
     last = len(COLUMNS) - 1
     sh.merged_text(row, 0, row, last, "待处理问题", "section")
     row += 1
-    if not u.issues:
+    found = summarise(u.issues)
+    if not found:
         sh.merged_text(row, 0, row, last, "无", "cell")
         return
-    heads = [("严重程度", 0, 0), ("代码/位置", 1, 1), ("问题", 2, last)]
+    heads = [("严重程度", 0, 0), ("位置", 1, 1), ("问题", 2, last)]
     for header, c1, c2 in heads:
         sh.merged_text(row, c1, row, c2, header, "header")
-    for i in u.issues:
+    for line in found:
         row += 1
-        put(sh, row, 0, i.severity, "center")
-        put(sh, row, 1, f"{i.code}\n{i.where}".strip(), "text")
+        where = places(line)
+        text = plain(line.message)
+        put(sh, row, 0, line.severity, "center")
+        put(sh, row, 1, where, "text")
         sh.merge(row, 2, row, last, "cell")
-        put(sh, row, 2, i.message, "text")
-        height = max(lines(i.message, sum(c.width for c in COLUMNS[2:])), lines(i.where, COLUMNS[1].width) + 1)
+        put(sh, row, 2, text, "text")
+        height = max(lines(text, sum(c.width for c in COLUMNS[2:])), lines(where, COLUMNS[1].width))
         sh.call("set_row", row, LINE * height)

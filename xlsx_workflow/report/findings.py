@@ -9,6 +9,8 @@ from collections import Counter, defaultdict
 from datetime import date, datetime
 from decimal import Decimal
 
+from ..issue_lines import plain
+from ..messages import ERROR, KINDS, WARNING
 from ..results import CampaignResult, UnitResult
 from ..rubric.expr import format_number
 
@@ -42,7 +44,7 @@ def report_context(result: CampaignResult) -> dict:
     full = [u for u in scored if not u.score.partial]
     totals = [u.score.total for u in full]
     ctx = {
-        "title": camp.title, "year": camp.year, "office": camp.office.name or rub.office,
+        "title": camp.title, "year": camp.year, "office": camp.office.name,
         "rubric_title": rub.title, "rubric_id": rub.id, "rubric_version": rub.version,
         "deadline": cn_date(camp.deadlines.get("materials")),
         "contact_deadline": cn_date(camp.deadlines.get("contact")),
@@ -163,14 +165,19 @@ def _dimensions(result: CampaignResult) -> list[dict]:
 
 
 def _problems(units: list[UnitResult]) -> list[dict]:
-    """Open issues grouped by code: how many units have each, with one example message."""
+    """Open errors and warnings grouped by kind (code), errors first: how many units have each,
+    in 公文 words (`kind`, the catalogue's phrase; `message`, an example without cell
+    references or codes)."""
     units_by, count, example = defaultdict(set), Counter(), {}
     for u in units:
         for i in u.issues:
+            if i.severity not in (ERROR, WARNING):
+                continue
             units_by[i.code].add(u.name)
             count[i.code] += 1
-            example.setdefault(i.code, (i.severity, i.message, u.name))
-    codes = sorted(count, key=lambda c: (-len(units_by[c]), -count[c], c))[:TOP]
+            example.setdefault(i.code, (i.severity, plain(i.message), u.name))
+    codes = sorted(count, key=lambda c: (example[c][0] != ERROR, -len(units_by[c]), -count[c], c))
     return [{"code": c, "severity": example[c][0], "message": example[c][1],
+             "kind": KINDS.get(c) or example[c][1].split("。")[0],
              "example_unit": example[c][2], "units": len(units_by[c]), "count": count[c]}
-            for c in codes]
+            for c in codes[:TOP]]

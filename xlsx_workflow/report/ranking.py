@@ -16,6 +16,7 @@ from pathlib import Path
 
 import xlsxwriter
 
+from ..issue_lines import is_number, numbered, places, plain, summarise
 from ..messages import WorkflowError, issue
 from ..results import SCORED, STATE_LABELS, CampaignResult
 from ..workbook.checked import Sheet, WriteError, ok
@@ -314,7 +315,7 @@ def _indicator_sheet(sh: Sheet, result: CampaignResult, title: str) -> None:
     sh.text(1, 0, "", "header")
     sh.text(2, 0, "", "header")
     for k, ind in enumerate(inds, start=2):
-        sh.text(0, k, ind.id, "header")
+        sh.text(0, k, ind.id if is_number(ind.id) else "—", "header")
         sh.text(1, k, ind.name, "small_header")
         sh.number(2, k, float(ind.max), "max_row")
     sh.call("set_column", 2, 1 + len(inds), 7.5)
@@ -356,7 +357,7 @@ def _loss_sheet(sh: Sheet, result: CampaignResult, title: str) -> None:
                if ind.id in u.score.indicators and u.score.indicators[ind.id].applicable]
         lost = sum((ind.max - p for p in got), Decimal(0))
         average = sum(got, Decimal(0)) / len(got) if got else None
-        rows.append((-lost, order, [f"{ind.id} {ind.name}", ind.max, average, lost,
+        rows.append((-lost, order, [numbered(ind.id, ind.name), ind.max, average, lost,
                                     sum(1 for p in got if p >= ind.max),
                                     sum(1 for p in got if p < ind.max)]))
     rows.sort(key=lambda x: (x[0], x[1]))
@@ -385,11 +386,13 @@ def _late_text(u) -> str:
 
 
 def _issues_sheet(sh: Sheet, result: CampaignResult, title: str) -> None:
-    rows = [[u.name, i.severity, i.where, i.code, i.message] for u in result.units
-            for i in u.issues]
-    cols = [Column("单位", width=16), Column("严重程度", "center", 10), Column("位置", width=18),
-            Column("代码", "center", 8), Column("问题", "wrap", 70)]
-    write_table(sh, 0, cols, rows or [["（无）", None, None, None, None]])
+    """Each unit's open problems: errors one by one, warnings one line per kind; plain words,
+    no codes or cell references (a leader reads this book)."""
+    rows = [[u.name, line.severity, places(line), plain(line.message)] for u in result.units
+            for line in summarise(u.issues)]
+    cols = [Column("单位", width=16), Column("严重程度", "center", 10), Column("位置", "wrap", 18),
+            Column("问题", "wrap", 78)]
+    write_table(sh, 0, cols, rows or [["（无）", None, None, None]])
     pages(sh, title, True, 0)
 
 
