@@ -20,7 +20,6 @@ from badfiles import HOSTILE_PACKAGES, legacy_zip, plain_zip, write
 from returns_corpus import STRUCTURE_CORPUS, make_valid
 from test_import import camp, made  # noqa: F401
 from xlsx_workflow.cli import main
-from xlsx_workflow.integrity import fingerprint, realigned
 
 
 def run_import(root: Path, *paths: Path) -> dict:
@@ -74,6 +73,7 @@ def test_rows_inserted_without_edits_stay_a_warning(camp, tmp_path):  # noqa: F8
     """Inserted rows alone are still read (T003, accepted); Excel also renumbers the formulas
     below an inserted row, which the realigned fingerprint follows."""
     from returns_corpus import CORPUS
+    from xlsx_workflow.integrity import fingerprint, realigned
     c, wbs, _ = camp
     CORPUS["row_inserted"][0](wbs[c.units[1].code], tmp_path / "in" / "r.xlsx", c)
     section, codes = verdicts(run_import(c.root, tmp_path / "in"))["r.xlsx"]
