@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 import struct
 import zipfile
 import zlib
@@ -314,6 +315,125 @@ def zeros_member(name: str, size: int) -> bytes:
     return out.getvalue()
 
 
+# --- hostile packages: the mutations a fuzzer found accepted (issue 10 item 11) -------------
+#
+# Each takes the bytes of a good .xlsx (a valid generated return in the import corpus) and keeps
+# the zip itself valid: only what the parts say is wrong.
+
+CT_MAIN = b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
+REL_DOC = b"http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+REL_MS = b"http://schemas.microsoft.com/office/2006/relationships"
+
+
+def hidden_part(base: bytes) -> str:
+    """A worksheet part the sheets list marks hidden (the 选项 sheet of a generated return), else
+    docProps/app.xml: a part nothing reads for the values."""
+    book = member(base, "xl/workbook.xml")
+    rels = member(base, "xl/_rels/workbook.xml.rels")
+    for m in re.finditer(rb'<sheet\b[^>]*state="hidden"[^>]*r:id="(rId\d+)"', book):
+        t = re.search(rb'Id="%s"[^>]*Target="([^"]+)"' % m.group(1), rels) or re.search(
+            rb'Target="([^"]+)"[^>]*Id="%s"' % m.group(1), rels)
+        return "xl/" + t.group(1).decode().lstrip("/").removeprefix("xl/")
+    return "docProps/app.xml"
+
+
+def cut_part(base: bytes, name: str | None = None) -> bytes:
+    """One part cut short at two thirds (the zip around it stays valid, CRCs right)."""
+    name = name or hidden_part(base)
+    data = member(base, name)
+    return rezip(base, replace={name: data[:len(data) * 2 // 3]})
+
+
+def bad_utf8_part(base: bytes, name: str | None = None) -> bytes:
+    """Bytes that are not UTF-8 (GBK 乱码 and a lone 0xFF) inside a text of one part."""
+    name = name or hidden_part(base)
+    data = member(base, name)
+    at = data.rindex(b"</")
+    return rezip(base, replace={name: data[:at] + "<!--说明-->".encode("gbk") + b"\xff"
+                                + data[at:]})
+
+
+def utf32_doctype(base: bytes) -> bytes:
+    """An entity declaration in a UTF-32 custom XML part (invisible to a UTF-8/16 byte scan)."""
+    xml = ('<?xml version="1.0" encoding="UTF-32"?><!DOCTYPE x [<!ENTITY e SYSTEM '
+           '"file:///etc/passwd">]><x>&e;</x>').encode("utf-32")
+    return rezip(base, add={"customXml/item1.xml": xml})
+
+
+def doctype_in_odd_part(base: bytes) -> bytes:
+    """A DTD in a member whose name does not end in .xml (any member is parsed by someone)."""
+    xml = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><x>&a;</x>'
+    return rezip(base, add={"customXml/item1.dat": xml})
+
+
+def _add_to(base: bytes, part: str, before: bytes, text: bytes) -> bytes:
+    data = member(base, part)
+    assert before in data, (part, before)
+    return data.replace(before, text + before, 1)
+
+
+def xlm_macro_sheet(base: bytes) -> bytes:
+    """An Excel 4.0 (XLM) macro sheet run on open: xl/macrosheets/, an Auto_Open name."""
+    sheet = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+             b'<xm:macrosheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+             b'xmlns:xm="http://schemas.microsoft.com/office/excel/2006/main"><sheetData>'
+             b'<row r="1"><c r="A1"><f>EXEC("calc.exe")</f></c></row>'
+             b'<row r="2"><c r="A2"><f>HALT()</f></c></row></sheetData></xm:macrosheet>')
+    types = _add_to(base, "[Content_Types].xml", b"</Types>", (
+        b'<Override PartName="/xl/macrosheets/sheet1.xml" '
+        b'ContentType="application/vnd.ms-excel.macrosheet+xml"/>'))
+    rels = _add_to(base, "xl/_rels/workbook.xml.rels", b"</Relationships>", (
+        b'<Relationship Id="rId90" Type="' + REL_MS + b'/xlMacrosheet" '
+        b'Target="macrosheets/sheet1.xml"/>'))
+    book = member(base, "xl/workbook.xml")
+    book = book.replace(b"</sheets>", b'<sheet name="Macro1" sheetId="90" state="hidden" '
+                        b'r:id="rId90"/></sheets>', 1)
+    name = b'<definedName name="_xlnm.Auto_Open" hidden="1">Macro1!$A$1</definedName>'
+    book = (book.replace(b"<definedNames>", b"<definedNames>" + name, 1)
+            if b"<definedNames>" in book else
+            book.replace(b"</sheets>", b"</sheets><definedNames>" + name + b"</definedNames>", 1))
+    return rezip(base, replace={"[Content_Types].xml": types, "xl/_rels/workbook.xml.rels": rels,
+                                "xl/workbook.xml": book},
+                 add={"xl/macrosheets/sheet1.xml": sheet})
+
+
+def renamed_vba_project(base: bytes) -> bytes:
+    """A VBA project stored as xl/media/image9.png: no .bin name, no vba content type."""
+    project = ole_file({"PROJECT": b'ID="{00000000-0000-0000-0000-000000000000}"\r\n',
+                        "dir": b"\x01\x00" * 16})
+    rels = _add_to(base, "xl/_rels/workbook.xml.rels", b"</Relationships>", (
+        b'<Relationship Id="rId91" Type="' + REL_MS + b'/vbaProject" '
+        b'Target="media/image9.png"/>'))
+    types = member(base, "[Content_Types].xml")
+    if b'Extension="png"' not in types:
+        types = types.replace(b"<Default ", b'<Default Extension="png" ContentType="image/png"/>'
+                              b"<Default ", 1)
+    return rezip(base, replace={"xl/_rels/workbook.xml.rels": rels, "[Content_Types].xml": types},
+                 add={"xl/media/image9.png": project})
+
+
+def moved_workbook_with_link(base: bytes) -> bytes:
+    """The real workbook moved to xl/main.xml (found through _rels/.rels) with an external link
+    stored under a harmless name; a clean decoy stays at xl/workbook.xml."""
+    linked = external_link(base)
+    real = member(linked, "xl/workbook.xml")
+    link = member(linked, "xl/externalLinks/externalLink1.xml")
+    link_rels = member(linked, "xl/externalLinks/_rels/externalLink1.xml.rels")
+    rels = member(linked, "xl/_rels/workbook.xml.rels").replace(
+        b"externalLinks/externalLink1.xml", b"media/data1.xml")
+    top = member(base, "_rels/.rels").replace(b'Target="xl/workbook.xml"', b'Target="xl/main.xml"')
+    top = top.replace(b'Target="/xl/workbook.xml"', b'Target="/xl/main.xml"')
+    types = member(base, "[Content_Types].xml").replace(b"/xl/workbook.xml", b"/xl/main.xml")
+    types = types.replace(b"</Types>", (
+        b'<Override PartName="/xl/media/data1.xml" ContentType="application/vnd.openxmlformats-'
+        b'officedocument.spreadsheetml.externalLink+xml"/></Types>'))
+    return rezip(base, replace={"_rels/.rels": top, "[Content_Types].xml": types,
+                                "xl/_rels/main.xml.rels": rels},
+                 drop={"xl/_rels/workbook.xml.rels"},
+                 add={"xl/main.xml": real, "xl/media/data1.xml": link,
+                      "xl/media/_rels/data1.xml.rels": link_rels})
+
+
 def _with(**changes):
     return lambda: rezip(good_xlsx_bytes(), **changes)
 
@@ -358,6 +478,20 @@ BAD_FILES = {
     "external-link": ("浉河区.xlsx", lambda: external_link(good_xlsx_bytes())),
     "zip-of-returns-renamed": ("浉河区.xlsx", lambda: plain_zip({"a.txt": b"x"})),
 }
+# The fuzzer's classes (issue 10): builders over a good package's bytes, so that the import
+# corpus can apply them to a valid generated return. kind → (builder, expected code).
+HOSTILE_PACKAGES = {
+    "part-cut-short": (cut_part, "F031"),
+    "sheet-cut-short": (lambda b: cut_part(b, "xl/worksheets/sheet1.xml"), "F031"),
+    "invalid-utf8": (bad_utf8_part, "F032"),
+    "utf32-doctype": (utf32_doctype, "F033"),
+    "doctype-odd-name": (doctype_in_odd_part, "F012"),
+    "xlm-macro-sheet": (xlm_macro_sheet, "F034"),
+    "renamed-vba-project": (renamed_vba_project, "F006"),
+    "moved-workbook-link": (moved_workbook_with_link, "F013"),
+}
+BAD_FILES.update({kind: ("浉河区.xlsx", (lambda b=build: b(good_xlsx_bytes())))
+                  for kind, (build, _) in HOSTILE_PACKAGES.items()})
 
 
 def write_bad(folder: Path, kind: str) -> Path:

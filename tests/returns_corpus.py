@@ -29,7 +29,7 @@ from xlsx_workflow.integrity import META_SHEET, PROPERTY_PREFIX, Identity, read_
 from openpyxl.utils.cell import get_column_letter
 
 from xlsx_workflow.returns import plan_for
-from xlsx_workflow.workbook.plan import EVIDENCE, POINTS
+from xlsx_workflow.workbook.plan import EVIDENCE, POINTS, VALUE
 from xlsx_workflow.workbook.sheets import CONTACT_COLUMNS, DEDUCTION_COLUMNS, EVIDENCE_COLUMNS
 from xlsx_workflow.rubric.sample import random_inputs
 from xlsx_workflow.rubric.totals import clause_name
@@ -502,6 +502,53 @@ def make_meta_removed_unknown(src: Path, dst: Path, campaign: Campaign | None = 
     return _via_openpyxl(src, dst, campaign, edit)
 
 
+def make_rows_inserted_locked_edited(src: Path, dst: Path, campaign: Campaign | None = None) -> Path:
+    """Two empty rows inserted near the top, and the points text of a clause below them changed:
+    the rows shift, and the edit must still be found."""
+    def edit(wb, camp):
+        plan = plan_for(camp.rubric)
+        ws = wb["自评表"]
+        row = plan.blocks[1].rows[0][0] + 1
+        ws.insert_rows(row, 2)
+        ws.cell(plan.blocks[3].rows[0][0] + 3, POINTS + 1).value = "10分"
+    return _via_openpyxl(src, dst, campaign, edit)
+
+
+def _two_fields(camp: Campaign, unit_type: str, ftype: str = "flag") -> tuple[str, str]:
+    fields = [f for f in camp.rubric.unit_fields if f.type == ftype
+              and next(i for i in camp.rubric.indicators if i.id == f.indicator_id
+                       ).applies_to(unit_type)]
+    return fields[0].id, fields[1].id
+
+
+def make_duplicate_id(src: Path, dst: Path, campaign: Campaign | None = None) -> Path:
+    """A row inserted under a count field that repeats its 编号 with another value."""
+    def edit(wb, camp):
+        fid = first_field(camp, "count", unit_type_of(camp, src))
+        ws = wb["自评表"]
+        row = int(field_cell(camp, fid)[1:])
+        ws.insert_rows(row + 1)
+        ws.cell(row + 1, 1).value = fid
+        ws.cell(row + 1, VALUE + 1).value = int(ws.cell(row, VALUE + 1).value or 0) + 5
+    return _via_openpyxl(src, dst, campaign, edit)
+
+
+def make_ids_swapped(src: Path, dst: Path, campaign: Campaign | None = None) -> Path:
+    """The 编号 of two flag rows swapped (their values stay in place, so each is read for the
+    other field)."""
+    camp = campaign or campaign_of(src)
+    ident = read_identity(src)
+    unit = next(u for u in camp.units if u.code == ident.unit_code)
+    a, b = _two_fields(camp, unit.type)
+    values = valid_inputs(camp, unit.type)
+    values[a], values[b] = "是", "否"
+    p = _valid_patch(Path(src), camp, inputs=values)
+    ra, rb = field_cell(camp, a)[1:], field_cell(camp, b)[1:]
+    p.set_cell("自评表", f"A{ra}", b)
+    p.set_cell("自评表", f"A{rb}", a)
+    return p.save(dst)
+
+
 def _identity_change(**changes):
     def build(src: Path, dst: Path, campaign: Campaign | None = None) -> Path:
         camp = campaign or campaign_of(src)
@@ -592,6 +639,13 @@ CORPUS = {
     "contact_name_missing": (make_contact_name_missing, "K005"),
     "contact_title_missing": (make_contact_title_missing, "K006"),
     "contact_no_phone": (make_contact_no_phone, "K008"),
+}
+# The fuzzer's row-structure classes (issue 10): found by the import (structure.py), not by
+# check_return alone, so kept apart from CORPUS.
+STRUCTURE_CORPUS = {
+    "rows_inserted_locked_edited": (make_rows_inserted_locked_edited, "T005"),
+    "duplicate_id": (make_duplicate_id, "T006"),
+    "ids_swapped": (make_ids_swapped, "T005"),
 }
 # Kinds whose builder works on a contact form as well as on a 自评表 workbook (联系人 sheet).
 CONTACT_KINDS = frozenset(k for k in CORPUS if k.startswith("contact_"))

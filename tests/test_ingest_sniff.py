@@ -46,6 +46,15 @@ CORPUS = [  # kind (tests/badfiles.py)    expected code
     ("utf16-doctype",                     "F012"),
     ("doctype-across-chunks",             "F012"),
     ("external-link",                     "F013"),
+    # the fuzzer's classes (badfiles.HOSTILE_PACKAGES), wrongly accepted before issue 10
+    ("part-cut-short",                    "F031"),
+    ("sheet-cut-short",                   "F031"),
+    ("invalid-utf8",                      "F032"),
+    ("utf32-doctype",                     "F033"),
+    ("doctype-odd-name",                  "F012"),
+    ("xlm-macro-sheet",                   "F034"),
+    ("renamed-vba-project",               "F006"),
+    ("moved-workbook-link",               "F013"),
 ]
 
 

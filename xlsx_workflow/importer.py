@@ -26,6 +26,7 @@ from .campaign import Campaign, deadline_for, load_campaign
 from .engine import score_unit
 from .import_status import FileOutcome, ImportResult
 from .ingest import ARCHIVE, WORKBOOK, Received, assert_safe_xml, collect, sniff
+from .ingest.collect import shown_name
 from .ledger import (ACCEPTED, CONTACT_FORM, FLAGGED, REJECTED, SELF_ASSESSMENT, Ledger,
                      ReturnRecord, is_correction, receipt_issues, unit_timeliness)
 from .layout import sanitise
@@ -164,10 +165,10 @@ def _archive(rec: Received, archive_dir: Path, paths: list) -> FileOutcome:
 def _original_path(rec: Received, paths: list) -> str:
     """Where the office's file is: the path on disk, or '<zip path>!<member>' for zip members."""
     if not rec.container and rec.path is not None:
-        return str(Path(rec.path).resolve())
+        return shown_name(str(Path(rec.path).resolve()))
     top, _, member = rec.name.partition("!")
     for p in paths:
-        p = Path(p).resolve()
+        p = Path(shown_name(str(Path(p).resolve())))
         if p.is_dir() and top.startswith(p.name + "/"):
             return f"{p.parent / top}!{member}"
         if p.name == top:
@@ -271,6 +272,7 @@ def examine(path: Path, campaign: Campaign, evidence: Optional[list[str]] = None
     """Sniff, read, check and score one workbook-like file."""
     from .checks import IDENTITY_FLAG_CODES, check_return, check_values, filled_contacts, unit_for
     from .returns import UNRECOGNISED, read_return
+    from .structure import check_structure, merge_structure_issues
     found = sniff(path)
     if any(i.severity == ERROR for i in found):
         return Examined(issues=found)
@@ -294,6 +296,7 @@ def examine(path: Path, campaign: Campaign, evidence: Optional[list[str]] = None
                                unit_code=ex.unit_code or "", unit_name=ex.unit_name)
     cleaned, issues = check_return(data, campaign, unit_type, evidence_files=evidence,
                                    engine_total=score.total if score else None)
+    issues = merge_structure_issues(list(issues), check_structure(data, campaign.rubric))
     ex.issues, ex.values = found + list(issues), dict(cleaned or {})
     if data.kind == CONTACT_FORM:  # kept for the contact list (contacts.py), as read
         ex.values = {"contacts": [dict(c) for c in data.contacts]}

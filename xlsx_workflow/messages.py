@@ -68,6 +68,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "F028": (WARNING, "不支持 {ext} 格式的压缩包，其中的文件未检查。请改用 .zip 打包，或直接发送文件。"),
     "F029": (ERROR, "找不到文件或文件夹 {path}。请检查路径。"),
     "F030": (ERROR, "安全组件不可用：{detail}。为防止恶意构造的 XML 文件，必须用 defusedxml 读取报送文件。请运行 pip install defusedxml，并且不要设置 OPENPYXL_DEFUSEDXML=False。"),
+    "F031": (ERROR, "文件中的 {part} 部件不完整（内容被截断或已损坏），可能是保存时中断、传输出错或被其他工具改动过，Excel 打开时也会提示“修复”。请用 Excel/WPS 重新打开原表另存后再报送。"),
+    "F032": (ERROR, "文件中的 {part} 部件含有不是 UTF-8 编码的乱码字节（正常的 Excel/WPS 文件不会有），可能被其他工具改动过。请用 Excel/WPS 重新打开原表另存后再报送。"),
+    "F033": (ERROR, "文件中的 {part} 部件用了 {encoding} 编码（Excel 工作簿只用 UTF-8 或 UTF-16），可能是恶意构造，出于安全考虑不予导入。请用 Excel/WPS 重新打开原表另存后再报送。"),
+    "F034": (ERROR, "文件含 Excel 4.0 宏（{detail}），打开时会自动执行其中的命令，出于安全考虑不予导入。请在下发的自评表中填写，不要插入“MS Excel 4.0 宏表”，保存类型选“Excel 工作簿 (*.xlsx)”后重新发送。"),
     # Ledger (L…): the campaign's import record
     "L001": (ERROR, "台账由更新版本的 xlsx-workflow 建立（台账版本 {found}，本程序只认识到版本 {known}），为免损坏未打开。请升级 xlsx-workflow 后再操作。"),
     "L002": (ERROR, "台账文件无法打开（{detail}），可能已损坏或不是本系统的台账。请不要手工修改该文件；可从备份恢复，或把它移走后重新导入归档中的文件。"),
@@ -174,6 +178,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "T002": (WARNING, "工作表「{sheet}」的保护被撤销了。撤销保护本身不影响评分，但请勿改动锁定的内容；锁定内容是否被改动另行核对。"),
     "T003": (WARNING, "自评表的行被插入、删除或移动过（{detail}）。已按“编号”列找到各填报项继续读取，但锁定内容无法核对；请用下发的自评表重新填写，不要插入或删除行。"),
     "T004": (WARNING, "工作簿中显示的总分 {cached} 分与系统按填报值重新计算的 {computed} 分不一致（「{cell}」）。以系统计算为准；可能是公式被改动或未重新计算，请审核时留意。"),
+    "T005": (ERROR, "自评表的行被插入、删除或移动过（{detail}），并且锁定的内容（细则原文、分值、公式、表头或“编号”列）与下发时不符，无法确认各填报值对应哪一项，不予计分。请用下发的自评表重新填写（只填浅黄色单元格，不要插入、删除行，不要改动“编号”列）后报送。"),
+    "T006": (ERROR, "「{cell}」与「{other}」的编号都是 {field}（{label}），填报值却不同（「{value}」与「{other_value}」），无法确定以哪一个为准，不予计分。请删去多出的一行（只保留下发时的那一行），核对填报值后重新报送。"),
     "T010": (ERROR, "无法读取工作簿（{detail}）。文件可能已损坏：请用 Excel/WPS 打开后另存为 .xlsx 再发送。"),
     # Values (V…): every 填报值 checked again (Excel validation is bypassed by paste)
     "V001": (ERROR, "「{cell}」{label}应填整数（次数、件数），现在是「{value}」。请只填阿拉伯数字，不带单位或文字，如 3。"),

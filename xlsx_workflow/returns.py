@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .integrity import (CONTACT_FORM, META_SHEET, SELF_ASSESSMENT, Identity, fingerprint,
-                        identity_from, normalise_formula, normalise_value)
+                        identity_from, locked_intact, normalise_formula, normalise_value)
 from .messages import WorkflowError, issue
 from .rubric.model import Rubric
 from .workbook.plan import SCORE, SHEET, AssessmentPlan, build_plan
@@ -91,6 +91,9 @@ class ReturnData:
     total_cell: CellRef | None = None
     contact_sheet: str = CONTACT_SHEET
     contact_columns: dict = field(default_factory=dict)  # 联系人 header text -> 0-based column
+    # locked content intact once inserted rows are undone (None: no identity to compare with)
+    locked_ok: bool | None = None
+    duplicate_rows: list = field(default_factory=list)  # [(field id, CellRef of 填报值, value)]
 
 
 def read_return(path: Path, rubric: Rubric) -> ReturnData:
@@ -495,6 +498,9 @@ def assemble(path: Path, rubric: Rubric, ident: Identity | None, sheets: dict, r
         data.structure = UNRECOGNISED
     if CONTACT_SHEET in sheets:
         data.contacts, data.contact_columns = _read_contacts(sheets[CONTACT_SHEET])
+    if ident is not None:
+        data.locked_ok = data.fingerprint_ok or (
+            data.structure == MOVED and locked_intact(records, SHEET, ident.fingerprint))
     return data
 
 
@@ -558,6 +564,9 @@ def _read_assessment(rows: list[tuple], data: ReturnData, rubric: Rubric) -> Non
             continue
         if fid not in expected or fid in data.cells:
             data.extra_rows.append(r + 1)
+            if fid in data.cells:  # the same 编号 twice: the checks compare the two values
+                data.duplicate_rows.append((fid, CellRef(SHEET, f"{letter(c_val + 1)}{r + 1}"),
+                                            row[c_val] if c_val < len(row) else None))
             continue
         data.values[fid] = row[c_val] if c_val < len(row) else None
         data.cells[fid] = CellRef(SHEET, f"{letter(c_val + 1)}{r + 1}")

@@ -7,6 +7,7 @@ as a `Received` with the issues found while collecting, so the batch can go on p
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
 import stat
@@ -65,10 +66,25 @@ def collect(paths: list[Path], work_dir: Path) -> list[Received]:
     collector = _Collector(Path(work_dir))
     for path in paths:
         if path.is_dir() and not path.is_symlink():
-            collector.walk(path, path.resolve().name)
+            collector.walk(path, shown_name(path.resolve().name))
         else:
-            collector.add_file(path, path.name)
+            collector.add_file(path, shown_name(path.name))
     return collector.received
+
+
+def shown_name(text: str) -> str:
+    """A file name as the sender saw it. On Linux a name whose bytes are not UTF-8 (copied from a
+    Chinese Windows share: GBK) comes as surrogate escapes, which SQLite and the JSON output cannot
+    hold; decode those bytes as GBK (GB18030), else Latin-1, so the file is still listed."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        raw = os.fsencode(text)
+    try:
+        return raw.decode("gb18030")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
 
 
 def kind_of(name: str) -> str:
@@ -99,7 +115,7 @@ class _Collector:
 
     def walk(self, folder: Path, shown: str) -> None:
         for entry in sorted(folder.iterdir(), key=lambda p: p.name):
-            name = f"{shown}/{entry.name}"
+            name = f"{shown}/{shown_name(entry.name)}"
             if entry.resolve() == self.work_dir.resolve():  # our own extractions
                 continue
             if entry.is_symlink():
@@ -155,18 +171,17 @@ class _Collector:
             return
         budget.left -= total
         target = self._new_dir()
-        for member, info in members:
+        for n, (member, info) in enumerate(members):
             name = f"{rec.name}!{member}"
             if problems[member] is not None:
                 kind = SKIPPED if problems[member].code == "F020" else kind_of(member)
                 self.received.append(Received(None, name, info.file_size, "", rec.name, kind,
                                               [problems[member]]))
             else:
-                self._extract(zf, info, name, target / Path(*safe_parts(member)), rec,
+                self._extract(zf, info, name, target / f"{n:05d}" / disk_name(member), rec,
                               depth, budget)
 
     def _extract(self, zf, info, name, dest, parent, depth, budget) -> None:
-        dest = _unused(dest)
         try:
             size, digest = _copy_member(zf, info, dest)
         except ZIP_READ_ERRORS as e:
@@ -201,12 +216,12 @@ def member_name(info: zipfile.ZipInfo) -> str:
     raw = info.filename.encode("cp437")  # undo zipfile's decoding: CP437 maps all 256 bytes
     if raw.isascii():
         return info.filename
-    for encoding in ("utf-8", "gb18030"):
+    for encoding in ("utf-8", "gb18030", "cp1252"):  # cp1252: Western Windows ("Latin-1")
         try:
             return raw.decode(encoding)
         except UnicodeDecodeError:
             continue
-    return info.filename
+    return raw.decode("latin-1")
 
 
 def _unicode_path_field(info: zipfile.ZipInfo) -> str:
@@ -221,6 +236,21 @@ def _unicode_path_field(info: zipfile.ZipInfo) -> str:
                 return data[5:].decode("utf-8", "replace")
         pos += 4 + size
     return ""
+
+
+def disk_name(member: str, limit: int = 100) -> str:
+    """A name to extract a member under: its last component, cut to `limit` UTF-8 bytes with the
+    extension kept. Each member gets its own numbered folder, so what the names say (a file and a
+    folder of the same name, names too long for the disk, the same name twice) never stops one
+    from being extracted; the name the sender used stays in `Received.name`."""
+    leaf = safe_parts(member)[-1]
+    suffix = PurePosixPath(leaf).suffix
+    if len(suffix.encode("utf-8")) > 16:
+        suffix = ""
+    stem = leaf[:len(leaf) - len(suffix)] if suffix else leaf
+    while len((stem + suffix).encode("utf-8")) > limit:
+        stem = stem[:-1]
+    return (stem + suffix) or "member"
 
 
 def safe_parts(member: str) -> list[str] | None:
@@ -275,15 +305,6 @@ def _hash_file(path: Path) -> tuple[int, str]:
             size += len(chunk)
             digest.update(chunk)
     return size, digest.hexdigest()
-
-
-def _unused(dest: Path) -> Path:
-    """A zip may hold the same name twice; keep both."""
-    n, candidate = 1, dest
-    while candidate.exists():
-        n += 1
-        candidate = dest.with_name(f"{dest.stem} ({n}){dest.suffix}")
-    return candidate
 
 
 def _error_text(e: Exception) -> str:

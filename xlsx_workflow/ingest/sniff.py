@@ -1,26 +1,19 @@
 """Cheap checks on a received file before any XML parser sees it.
 
-`sniff(path)` looks at the size, the magic bytes, the OLE2 directory or the zip central directory
-and scans XML parts in bounded chunks. It returns issues (empty list = safe to open with openpyxl).
+`sniff(path)` looks at the size, the magic bytes, the OLE2 directory or the zip package (every
+member decoded in bounded chunks, see package.py). It returns issues (empty list = safe to open with openpyxl).
 """
 from __future__ import annotations
 
-import re
 import struct
 import zipfile
 import zlib
 from pathlib import Path
 
 from ..messages import Issue, WorkflowError, issue
+from .package import MB, check_open_package, human_size
 
-MB = 1024 * 1024
 MAX_FILE_BYTES = 20 * MB           # a return is well under 1 MB; photos belong in separate files
-MAX_UNCOMPRESSED_BYTES = 100 * MB  # sum of the declared sizes in the central directory
-MAX_RATIO = 200                    # declared ÷ compressed, for members above RATIO_FLOOR
-RATIO_FLOOR = 1 * MB               # small parts of repeated XML compress very well and are harmless
-MAX_MEMBERS = 10_000
-CHUNK = 64 * 1024
-
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
 FOREIGN_MAGICS = [  # (magic, what a person would call it)
@@ -29,11 +22,6 @@ FOREIGN_MAGICS = [  # (magic, what a person would call it)
     (b"{\\rtf", "RTF 文档"), (b"\x1f\x8b", "gzip 压缩包"), (b"II*\x00", "TIFF 图片"),
     (b"MM\x00*", "TIFF 图片"), (b"BM", "BMP 图片"),
 ]
-XML_SUFFIXES = (".xml", ".rels", ".vml")
-DTD_MARKERS = tuple(m.encode(enc) for m in ("<!DOCTYPE", "<!ENTITY")
-                    for enc in ("ascii", "utf-16-le", "utf-16-be"))
-OVERLAP = max(len(m) for m in DTD_MARKERS)
-REQUIRED_PARTS = ("[Content_Types].xml", "xl/workbook.xml")
 
 
 def sniff(path: Path) -> list[Issue]:
@@ -69,10 +57,6 @@ def assert_safe_xml() -> None:
         raise WorkflowError([issue("F030", detail="openpyxl 未启用 defusedxml")])
     if not xml_functions.iterparse.__module__.startswith("defusedxml"):
         raise WorkflowError([issue("F030", detail="openpyxl 的 XML 解析器不是 defusedxml")])
-
-
-def human_size(n: int) -> str:
-    return f"{n / MB:.1f} MB" if n >= MB // 10 else f"{n / 1024:.1f} KB"
 
 
 # --- text files: CSV, or HTML / XML spreadsheets saved under an .xls name ---------------------
@@ -162,112 +146,15 @@ def _sector(data: bytes, sid: int, ssize: int) -> bytes:
     return data[start:start + ssize]
 
 
-# --- zip packages: .xlsx and look-alikes ------------------------------------------------------
+# --- zip packages: .xlsx and look-alikes (see package.py) ------------------------------------
 
 def _check_package(path: Path) -> list[Issue]:
     try:
         with zipfile.ZipFile(path) as zf:
-            return _check_open_package(zf)
+            return check_open_package(zf)
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError,
             NotImplementedError, RuntimeError) as e:
         return [issue("F008", detail=_zip_error_text(e))]
-
-
-def _check_open_package(zf: zipfile.ZipFile) -> list[Issue]:
-    infos = zf.infolist()
-    bomb = _bomb_detail(infos)
-    if bomb:
-        return [issue("F011", detail=bomb)]
-    parts = {i.filename.lower(): i for i in infos}
-    kind_issue = _package_kind(zf, parts)
-    if kind_issue:
-        return [kind_issue]
-    for info in infos:
-        if info.filename.lower().endswith(XML_SUFFIXES) and not info.is_dir():
-            if info.flag_bits & 0x1:
-                return [issue("F007")]
-            if _has_dtd(zf, info):
-                return [issue("F012", part=info.filename)]
-    return _macro_issues(zf, parts) + _external_link_issues(zf, parts)
-
-
-def _bomb_detail(infos: list[zipfile.ZipInfo]) -> str:
-    if len(infos) > MAX_MEMBERS:
-        return f"含 {len(infos)} 个部件，上限 {MAX_MEMBERS}"
-    total = sum(i.file_size for i in infos)
-    if total > MAX_UNCOMPRESSED_BYTES:
-        return f"声明解压后共 {human_size(total)}，上限 {human_size(MAX_UNCOMPRESSED_BYTES)}"
-    for i in infos:
-        if i.file_size > RATIO_FLOOR and i.file_size > MAX_RATIO * max(i.compress_size, 1):
-            ratio = i.file_size // max(i.compress_size, 1)
-            return f"部件 {i.filename} 压缩比 {ratio}:1，上限 {MAX_RATIO}:1"
-    return ""
-
-
-def _package_kind(zf: zipfile.ZipFile, parts: dict) -> Issue | None:
-    """An issue when the zip is not an .xlsx package at all (ODS, Word, a plain zip …)."""
-    if "mimetype" in parts:
-        mime = _read_small(zf, parts["mimetype"])
-        if b"opendocument.spreadsheet" in mime:
-            return issue("F004")
-        return issue("F001", kind="OpenDocument 文档")
-    if "xl/workbook.xml" not in parts:
-        if "word/document.xml" in parts:
-            return issue("F001", kind="Word 文档（.docx）")
-        if "ppt/presentation.xml" in parts:
-            return issue("F001", kind="PowerPoint 演示文稿（.pptx）")
-        if "[content_types].xml" not in parts and not any(p.startswith("xl/") for p in parts):
-            return issue("F001", kind="ZIP 压缩包")
-    for part in REQUIRED_PARTS:
-        if part.lower() not in parts:
-            return issue("F009", part=part)
-    return None
-
-
-def _has_dtd(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
-    """Scan one part in bounded chunks; reading to the end also verifies its CRC.
-
-    zipfile never yields more than the declared size, which `_bomb_detail` has already capped.
-    """
-    tail = b""
-    with zf.open(info) as stream:
-        while chunk := stream.read(CHUNK):
-            buf = tail + chunk
-            if any(m in buf for m in DTD_MARKERS):
-                return True
-            tail = buf[-OVERLAP:]
-    return False
-
-
-def _read_small(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int = 64 * 1024) -> bytes:
-    with zf.open(info) as stream:
-        return stream.read(limit)
-
-
-def _macro_issues(zf: zipfile.ZipFile, parts: dict) -> list[Issue]:
-    vba = [i.filename for name, i in parts.items() if name.endswith("vbaproject.bin")]
-    if vba:
-        return [issue("F006", detail=f"含 {vba[0]}")]
-    types = _read_small(zf, parts["[content_types].xml"], 4 * MB)
-    if b"macroEnabled" in types or b"vbaProject" in types:
-        return [issue("F006", detail="启用宏的工作簿 .xlsm")]
-    return []
-
-
-def _external_link_issues(zf: zipfile.ZipFile, parts: dict) -> list[Issue]:
-    # An error, not a warning: linked values cannot be verified, and opening the return in
-    # Excel at the office would try to reach the county's paths (a UNC path leaks credentials).
-    links = [i for name, i in parts.items()
-             if name.startswith("xl/externallinks/") and name.endswith(".xml")]
-    workbook = _read_small(zf, parts["xl/workbook.xml"], 4 * MB)
-    if not links and b"externalReference" not in workbook:
-        return []
-    targets = []
-    for name, info in parts.items():
-        if name.startswith("xl/externallinks/_rels/"):
-            targets += re.findall(rb'Target="([^"]{1,200})"', _read_small(zf, info))
-    shown = "、".join(t.decode("utf-8", "replace") for t in targets[:3])
-    return [issue("F013", target=shown or (links[0].filename if links else "externalReference"))]
 
 
 def _zip_error_text(e: Exception) -> str:
