@@ -21,7 +21,7 @@ from openpyxl.utils import get_column_letter
 from .campaign import Campaign
 from .engine import NOT_APPLICABLE, Override
 from .ledger import Ledger
-from .messages import Issue, issue
+from .messages import Issue, WorkflowError, issue
 from .params import (cell_text, formats, new_workbook, open_book, save, to_number,
                      write_value)
 from .results import ReviewRecord
@@ -93,23 +93,33 @@ def read_review_entries(campaign: Campaign) -> tuple[dict, list[Issue]]:
     path = campaign.layout.review_file
     if not path.exists():
         return {}, []
-    book = open_book(path, WHAT, "review")
-    ws = book[SHEET] if SHEET in book.sheetnames else None
-    header = {cell_text(c.value): c.column for c in ws[1]} if ws is not None else {}
-    lost = [name for name in REQUIRED if name not in header]
-    if lost:
-        return {}, [issue("S009", SHEET, what=WHAT, columns="”“".join(lost), command="review")]
-    out = {}
-    for r in range(2, ws.max_row + 1):
-        get = {name: ws.cell(r, c).value for name, c in header.items()}
-        code, cid = cell_text(get["单位代码"]), cell_text(get["条款编号"])
-        if not code or not cid:
-            continue
-        out[(code, cid)] = ReviewEntry(
-            code, cid, r, get["核定分"], cell_text(get["核定理由"]), cell_text(get["审核人"]),
-            to_number(get["系统计算分"]), None,
-            {name: f"{SHEET}!{get_column_letter(c)}{r}" for name, c in header.items()})
-    return out, []
+    # A read-only, values-only pass: a full load of 138,000 rows took over 1 GB (issue 13).
+    book = open_book(path, WHAT, "review", read_only=True)
+    try:
+        ws = book[SHEET] if SHEET in book.sheetnames else None
+        rows = ws.iter_rows(values_only=True) if ws is not None else iter(())
+        header = {cell_text(v): c for c, v in enumerate(next(rows, ()), 1)}
+        lost = [name for name in REQUIRED if name not in header]
+        if lost:
+            return {}, [issue("S009", SHEET, what=WHAT, columns="”“".join(lost), command="review")]
+        letters = {name: get_column_letter(c) for name, c in header.items()}
+        out = {}
+        for r, values in enumerate(rows, 2):
+            get = {name: values[c - 1] if c <= len(values) else None for name, c in header.items()}
+            code, cid = cell_text(get["单位代码"]), cell_text(get["条款编号"])
+            if not code or not cid:
+                continue
+            out[(code, cid)] = ReviewEntry(
+                code, cid, r, get["核定分"], cell_text(get["核定理由"]), cell_text(get["审核人"]),
+                to_number(get["系统计算分"]), None,
+                {name: f"{SHEET}!{col}{r}" for name, col in letters.items()})
+        return out, []
+    except (ValueError, KeyError, TypeError, OSError, SyntaxError) as e:  # a sheet read lazily
+        raise WorkflowError([issue("S007", str(path), what=WHAT, path=path,
+                                   detail=f"{type(e).__name__}: {e}"[:200],
+                                   command="review")]) from e
+    finally:
+        book.close()
 
 
 def check_entries(campaign: Campaign, entries: dict, scored: set) -> tuple[dict, list[Issue]]:
