@@ -55,7 +55,8 @@ test: $(STAMP)
 templates: $(STAMP)
 	$(BIN)/python -m xlsx_workflow.workbook.template templates
 
-# Generation time for 3,000 units beside a bare-xlsxwriter floor (BENCH_UNITS=300 for a quick run).
+# Every stage at 3,000 units beside its floor, as ratios in the same run (BENCH_UNITS=300 for a
+# quick run): generate; import, re-import, score, review, report (bench/bench_import.py).
 bench: $(STAMP)
 	$(BIN)/python bench/bench_generate.py
 	$(BIN)/python bench/bench_import.py

@@ -285,9 +285,9 @@ def validation(col: Column) -> dict:
 
 # --- reading back ------------------------------------------------------------------------------
 
-def open_book(path: Path, what: str, command: str):
+def open_book(path: Path, what: str, command: str, read_only: bool = False):
     try:
-        return openpyxl.load_workbook(path, data_only=True)
+        return openpyxl.load_workbook(path, data_only=True, read_only=read_only)
     except Exception as e:  # a corrupt or foreign file: one clear message, never a traceback
         raise WorkflowError([issue("S007", str(path), what=what, path=path,
                                    detail=f"{type(e).__name__}: {e}"[:200],

@@ -21,7 +21,7 @@ from openpyxl.utils import get_column_letter
 from .campaign import Campaign
 from .engine import NOT_APPLICABLE, Override
 from .ledger import Ledger
-from .messages import Issue, issue
+from .messages import Issue, WorkflowError, issue
 from .params import (cell_text, formats, new_workbook, open_book, save, to_number,
                      write_value)
 from .results import ReviewRecord
@@ -95,29 +95,39 @@ def read_review_entries(campaign: Campaign) -> tuple[dict, list[Issue]]:
     path = campaign.layout.review_file
     if not path.exists():
         return {}, []
-    book = open_book(path, WHAT, "review")
+    # A read-only, values-only pass: a full load of 138,000 rows took over 1 GB (issue 13).
+    book = open_book(path, WHAT, "review", read_only=True)
     out, issues = {}, []
-    for name in (CONFIRM_SHEET, SHEET):
-        if name == SHEET or name in book.sheetnames:
-            issues += _read_sheet(book[name] if name in book.sheetnames else None, name, out)
+    try:
+        for name in (CONFIRM_SHEET, SHEET):
+            if name == SHEET or name in book.sheetnames:
+                issues += _read_sheet(book[name] if name in book.sheetnames else None, name, out)
+    except (ValueError, KeyError, TypeError, OSError, SyntaxError) as e:  # a sheet read lazily
+        raise WorkflowError([issue("S007", str(path), what=WHAT, path=path,
+                                   detail=f"{type(e).__name__}: {e}"[:200],
+                                   command="review")]) from e
+    finally:
+        book.close()
     return out, issues
 
 
 def _read_sheet(ws, name: str, out: dict) -> list[Issue]:
-    header = {cell_text(c.value): c.column for c in ws[1]} if ws is not None else {}
+    rows = ws.iter_rows(values_only=True) if ws is not None else iter(())
+    header = {cell_text(v): c for c, v in enumerate(next(rows, ()), 1)}
     lost = [col for col in REQUIRED if col not in header]
     if lost:
         return [issue("S009", name, what=f"{WHAT}“{name}”" if name != SHEET else WHAT,
                       columns="”“".join(lost), command="review")]
-    for r in range(2, ws.max_row + 1):
-        get = {name: ws.cell(r, c).value for name, c in header.items()}
+    letters = {col: get_column_letter(c) for col, c in header.items()}
+    for r, values in enumerate(rows, 2):
+        get = {col: values[c - 1] if c <= len(values) else None for col, c in header.items()}
         code, cid = cell_text(get["单位代码"]), cell_text(get["条款编号"])
         if not code or not cid:
             continue
         out[(code, cid)] = ReviewEntry(
             code, cid, r, get["核定分"], cell_text(get["核定理由"]), cell_text(get["审核人"]),
             to_number(get["系统计算分"]), None,
-            {col: f"{name}!{get_column_letter(c)}{r}" for col, c in header.items()})
+            {col: f"{name}!{letter}{r}" for col, letter in letters.items()})
     return []
 
 

@@ -75,7 +75,8 @@ def compute(root: Path) -> Fresh:
         fresh.run = run_score(root)
         if fresh.run.result.scored:
             write_review(root)
-        fresh.files = write_all(fresh.run.result)
+        # one process: forking the console (a threaded server) is unsafe, and Windows has no fork
+        fresh.files = write_all(fresh.run.result, jobs=1)
     except WorkflowError as e:
         fresh.failure = list(e.issues)
     fresh.fingerprint = fingerprint(root)

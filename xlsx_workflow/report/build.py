@@ -17,12 +17,13 @@ from .feedback_sheet import write_feedback_sheets
 from .ranking import write_ranking
 
 
-def write_all(result: CampaignResult) -> list[Path]:
-    """Write the ranking workbook, the Word and Markdown report and the 反馈单; returns paths."""
+def write_all(result: CampaignResult, jobs: int = 2) -> list[Path]:
+    """Write the ranking workbook, the Word and Markdown report and the 反馈单 (on `jobs`
+    processes); returns paths."""
     lay = result.campaign.layout
     files = [write_ranking(result, lay.ranking_file)]
     files += write_report(result, lay.ranking_file.parent)
-    sheets = write_feedback_sheets(result, lay.unit_feedback_dir)
+    sheets = write_feedback_sheets(result, lay.unit_feedback_dir, jobs)
     keep = {p.resolve() for p in sheets}
     if lay.unit_feedback_dir.is_dir():
         for old in lay.unit_feedback_dir.glob("*.xlsx"):

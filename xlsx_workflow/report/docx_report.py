@@ -111,10 +111,11 @@ def _table(doc: Document, table: Table) -> None:
     t.autofit = False
     for c, width in enumerate(table.widths):  # tblGrid: LibreOffice lays out by these
         t.columns[c].width = Mm(width)
-    for r, values in enumerate([table.columns] + table.rows):
-        row = t.rows[r]
+    # Each row's cells once: t.rows[r] and row.cells[c] each rebuild a list (rows² work).
+    for r, (row, values) in enumerate(zip(t.rows, [table.columns] + table.rows)):
+        cells = row.cells
         for c, value in enumerate(values):
-            cell = row.cells[c]
+            cell = cells[c]
             cell.width = Mm(table.widths[c])
             p = cell.paragraphs[0]
             p.style = doc.styles[TABLE_TEXT]

@@ -3,11 +3,15 @@ explanation, its rank and grade, and its open issues. One print-ready workbook p
 (A4 portrait, one page wide, table header repeated); missing and unscored units get none."""
 from __future__ import annotations
 
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from ..engine import NOT_APPLICABLE, OVERRIDDEN, PENDING
 from ..issue_lines import numbered, places, plain, summarise
 from ..layout import unit_file_name
+from ..messages import WorkflowError
 from ..results import CampaignResult, UnitResult
 from ..rubric.expr import format_number
 from ..workbook.checked import Sheet
@@ -21,11 +25,41 @@ COLUMNS = [Column("指标", width=24), Column("条款", width=40), Column("满�
 HEADER_ROW = 5  # the clause table's header row, repeated on every printed page
 
 
-def write_feedback_sheets(result: CampaignResult, out_dir: Path) -> list[Path]:
-    """One `<code>-<name>-反馈单.xlsx` per scored unit in `out_dir`; returns their paths."""
+def write_feedback_sheets(result: CampaignResult, out_dir: Path, jobs: int = 2) -> list[Path]:
+    """One `<code>-<name>-反馈单.xlsx` per scored unit in `out_dir`; returns their paths.
+
+    The sheets are independent: `jobs` forked processes write them (they inherit `result`
+    instead of unpickling it per sheet); each file is the same whatever the number of jobs."""
     out_dir = Path(out_dir)
-    return [write_feedback_sheet(result, u, out_dir / unit_file_name(u.code, u.name, FEEDBACK_SUFFIX))
-            for u in result.scored]
+    paths = [out_dir / unit_file_name(u.code, u.name, FEEDBACK_SUFFIX) for u in result.scored]
+    jobs = max(1, min(jobs, len(paths), os.cpu_count() or 1))
+    if "fork" not in multiprocessing.get_all_start_methods():  # Windows: one process
+        jobs = 1
+    if jobs == 1:
+        return [write_feedback_sheet(result, u, p) for u, p in zip(result.scored, paths)]
+    _SHARED[:] = [result, paths]
+    try:
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+            failed = [f for f in pool.map(_write_one, range(len(paths)),
+                                          chunksize=max(1, len(paths) // (8 * jobs))) if f]
+    finally:
+        _SHARED.clear()
+    if failed:  # WorkflowError does not survive pickling: its issues are carried back instead
+        raise WorkflowError(failed[0])
+    return paths
+
+
+_SHARED: list = []  # [result, paths] of write_feedback_sheets, inherited by forked workers
+
+
+def _write_one(k: int) -> list:
+    """Sheet k in a worker: [] when written, the issues of a WorkflowError otherwise."""
+    result, paths = _SHARED
+    try:
+        write_feedback_sheet(result, result.scored[k], paths[k])
+    except WorkflowError as e:
+        return e.issues
+    return []
 
 
 def write_feedback_sheet(result: CampaignResult, unit: UnitResult, path: Path) -> Path:
