@@ -284,7 +284,7 @@ def update_campaign(dir, title=None, office=None, deadlines=None) -> Campaign:
     for key, value in (office or {}).items():
         if key in Office.__dataclass_fields__:
             setattr(camp.office, key, str(value or "").strip())
-    if office and "email" in office and camp.office.email and not _EMAIL.match(camp.office.email):
+    if office and "email" in office and camp.office.email and not valid_email(camp.office.email):
         errors.append(issue("C010", f"{name} office.email", email=camp.office.email))
     for kind, value in (deadlines or {}).items():
         if kind in ("materials", "contact"):
