@@ -300,13 +300,14 @@ def _as_blank(value, raw) -> bool:
 # --- evidence -------------------------------------------------------------------------------
 
 def check_evidence(data: ReturnData, rubric: Rubric, cleaned: dict,
-                   evidence_files: list[str] | None = None, unit_type: str = "") -> list[Issue]:
+                   evidence_files: list[str] | None = None, unit_type: str = "",
+                   score=None) -> list[Issue]:
     """材料编号 per claimed point, numbers that exist in 材料清单, gaps and duplicates there, listed
     files against the files received (when given), 扣分事项 rows for claimed deductions."""
     rows = {}  # 序号 → EvidenceRow
     out = _evidence_list(data, rubric, rows)
     out += _evidence_refs(data, rows)
-    out += _claims(data, rubric, cleaned, unit_type)
+    out += _claims(data, rubric, cleaned, unit_type, score)
     if evidence_files is not None:
         out += _evidence_files(data, evidence_files)
     return out
@@ -385,9 +386,10 @@ def _evidence_refs(data: ReturnData, rows: dict) -> list[Issue]:
     return out
 
 
-def claimed_clauses(rubric: Rubric, cleaned: dict, unit_type: str = "") -> list:
-    """Clauses the unit claims: scoring points, or waiting for office data with a non-zero input."""
-    score = score_unit(rubric, cleaned, unit_type=unit_type)
+def claimed_clauses(rubric: Rubric, cleaned: dict, unit_type: str = "", score=None) -> list:
+    """Clauses the unit claims: scoring points, or waiting for office data with a non-zero input.
+    `score`: score_unit of `cleaned` when the caller has it already."""
+    score = score or score_unit(rubric, cleaned, unit_type=unit_type)
     out = []
     for c in rubric.clauses:
         res = score.clauses[c.id]
@@ -397,13 +399,14 @@ def claimed_clauses(rubric: Rubric, cleaned: dict, unit_type: str = "") -> list:
     return out
 
 
-def _claims(data: ReturnData, rubric: Rubric, cleaned: dict, unit_type: str) -> list[Issue]:
+def _claims(data: ReturnData, rubric: Rubric, cleaned: dict, unit_type: str,
+            score=None) -> list[Issue]:
     """Clauses scoring points need a 材料编号 on one of their rows; deductions a 扣分事项 row."""
     listed = {(d.clause or "").split(" ")[0] for d in data.deductions}
     roles = {d.id: g.role for g in rubric.groups for d in rubric.dimensions if d.group == g.id}
     dims = {i.id: i.dimension for i in rubric.indicators}
     out = []
-    for c in claimed_clauses(rubric, cleaned, unit_type):
+    for c in claimed_clauses(rubric, cleaned, unit_type, score):
         fields = [f.id for f in c.fields if f.source == "unit" and f.id in data.cells]
         if not fields:
             continue
@@ -511,8 +514,11 @@ def _phone_ok(text: str) -> bool:
 
 def check_return(data: ReturnData, campaign: Campaign, unit_type: str,
                  evidence_files: list[str] | None = None,
-                 engine_total: Decimal | None = None) -> tuple[dict, list[Issue]]:
+                 engine_total: Decimal | None = None,
+                 values: tuple | None = None, score=None) -> tuple[dict, list[Issue]]:
     """Identity, tampering, values, evidence and contacts, in that order; (cleaned, issues).
+    `values`: check_values' (cleaned, issues) and `score`: score_unit of that cleaned dict, when
+    the caller has already computed them (import), so that neither runs twice per return.
 
     Without `engine_total`, the cached total is compared with the engine's score of the cleaned
     inputs without office parameters (so clauses waiting for office data count 0, as in the
@@ -522,7 +528,7 @@ def check_return(data: ReturnData, campaign: Campaign, unit_type: str,
     if data.kind == SELF_ASSESSMENT and data.structure == UNRECOGNISED and data.identity is not None:
         out.append(issue("I008", "自评表"))
     elif data.kind == SELF_ASSESSMENT and data.structure != UNRECOGNISED:
-        cleaned, value_issues = check_values(data, campaign.rubric, unit_type)
+        cleaned, value_issues = values or check_values(data, campaign.rubric, unit_type)
         blank = check_filled(data, campaign.rubric, unit_type, cleaned)
         if blank:  # one clear message, not a warning per empty cell
             value_issues = blank + [i for i in value_issues if i.code != "V010"]
@@ -531,7 +537,8 @@ def check_return(data: ReturnData, campaign: Campaign, unit_type: str,
         out += check_tamper(data, engine_total)
         out += value_issues
         if not blank:  # nothing claimed: no evidence to look for
-            out += check_evidence(data, campaign.rubric, cleaned, evidence_files, unit_type)
+            out += check_evidence(data, campaign.rubric, cleaned, evidence_files, unit_type,
+                                  score if values else None)
     elif data.kind == CONTACT_FORM:
         out += check_tamper(data, None)
     out += check_contacts(data)

@@ -288,14 +288,15 @@ def examine(path: Path, campaign: Campaign, evidence: Optional[list[str]] = None
     # The checks compare the cached 总分 with the engine's score of the cleaned inputs (no office
     # parameters, as in the workbook): that score is the one recorded, so it is computed once
     # here and handed to them (when the values have errors the return is not scored).
-    score = None
+    score, checked = None, None
     if data.kind == SELF_ASSESSMENT and data.structure != UNRECOGNISED:
-        first, value_issues = check_values(data, campaign.rubric, unit_type)
+        checked = first, value_issues = check_values(data, campaign.rubric, unit_type)
         if not any(i.severity == ERROR for i in value_issues):
             score = score_unit(campaign.rubric, first, unit_type=unit_type,
                                unit_code=ex.unit_code or "", unit_name=ex.unit_name)
     cleaned, issues = check_return(data, campaign, unit_type, evidence_files=evidence,
-                                   engine_total=score.total if score else None)
+                                   engine_total=score.total if score else None, values=checked,
+                                   score=score)
     issues = merge_structure_issues(list(issues), check_structure(data, campaign.rubric))
     ex.issues, ex.values = found + list(issues), dict(cleaned or {})
     if data.kind == CONTACT_FORM:  # kept for the contact list (contacts.py), as read

@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from docx import Document
+from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
@@ -111,6 +112,8 @@ def _table(doc: Document, table: Table) -> None:
     t.autofit = False
     for c, width in enumerate(table.widths):  # tblGrid: LibreOffice lays out by these
         t.columns[c].width = Mm(width)
+    # the style id once: `p.style = ...` searches every style for the default on each call
+    text_style = doc.part.get_style_id(doc.styles[TABLE_TEXT], WD_STYLE_TYPE.PARAGRAPH)
     # Each row's cells once: t.rows[r] and row.cells[c] each rebuild a list (rows² work).
     for r, (row, values) in enumerate(zip(t.rows, [table.columns] + table.rows)):
         cells = row.cells
@@ -118,7 +121,7 @@ def _table(doc: Document, table: Table) -> None:
             cell = cells[c]
             cell.width = Mm(table.widths[c])
             p = cell.paragraphs[0]
-            p.style = doc.styles[TABLE_TEXT]
+            p._p.style = text_style
             run = p.add_run(value)
             run.bold = r == 0 or None
     for k, row in enumerate(t.rows):
