@@ -52,10 +52,12 @@ def archive_file(src: Path, archive_dir: Path) -> ArchivedFile:
     archive_dir = Path(archive_dir)
     archive_dir.mkdir(parents=True, exist_ok=True)
     # Hash first: a file archived before (a re-import) is neither copied nor fsynced again.
-    digest = _sha256_of(Path(src))
-    known = archive_path(archive_dir, digest, archive_suffix(Path(src).name))
-    if known.is_file() and known.stat().st_size == Path(src).stat().st_size:
-        return ArchivedFile(digest, known, known.stat().st_size, created=False)
+    # Only a regular file can be read twice (a pipe or device is read once, by the copy).
+    if Path(src).is_file():
+        digest = _sha256_of(Path(src))
+        known = archive_path(archive_dir, digest, archive_suffix(Path(src).name))
+        if known.is_file() and known.stat().st_size == Path(src).stat().st_size:
+            return ArchivedFile(digest, known, known.stat().st_size, created=False)
     fd, tmp_name = tempfile.mkstemp(dir=archive_dir, prefix=".", suffix=PART_SUFFIX)
     tmp = Path(tmp_name)
     try:
