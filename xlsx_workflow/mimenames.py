@@ -88,7 +88,7 @@ def attachment_name(part) -> str:
         try:
             name = str(make_header(decode_header(name)))
         except (LookupError, ValueError, UnicodeError):
-            pass
+            return name  # an undecodable encoded word: the name as received
     return name
 
 
