@@ -20,7 +20,7 @@ SCORED, PENDING, NOT_APPLICABLE, OVERRIDDEN = "scored", "pending", "not_applicab
 RATE, POINTS, AUTO = "rate", "points", "auto"   # campaign.yaml `ranking`
 
 
-@dataclass
+@dataclass(slots=True)
 class Override:
     """核定: a reviewer's score for one clause, with the reason and who gave it."""
     points: Decimal
@@ -28,7 +28,7 @@ class Override:
     reviewer: str = ""
 
 
-@dataclass
+@dataclass(slots=True)
 class ClauseResult:
     clause_id: str
     points: Decimal
@@ -38,7 +38,7 @@ class ClauseResult:
     computed: Optional[Decimal] = None  # the system's score before an override
 
 
-@dataclass
+@dataclass(slots=True)
 class IndicatorResult:
     indicator_id: str
     points: Decimal
@@ -56,7 +56,7 @@ class UnitInput:
     overrides: dict = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(slots=True)
 class UnitScore:
     unit_code: str
     unit_name: str

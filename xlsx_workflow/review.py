@@ -10,6 +10,7 @@ decision, made against the system score the row shows).
 from __future__ import annotations
 
 import math
+from sys import intern
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -40,23 +41,29 @@ COL = {name: i for i, (name, _) in enumerate(COLUMNS)}
 RECHECK, REVIEWED, CLEARED = "需重新审核", "已核定", "核定分已清除"
 
 
-@dataclass
+@dataclass(slots=True)
 class ReviewEntry:
-    """One row of the 审核表 as the reviewer left it."""
+    """One row of the 审核表 as the reviewer left it. Slotted and without a per-row dict: a
+    3,000-unit 审核表 has some 138,000 rows, and every one is read (issue 13)."""
     unit_code: str
     clause_id: str
     row: int
     raw_points: object = None      # the 核定分 cell as read (kept as is when re-written)
     reason: str = ""
     reviewer: str = ""
-    shown: Optional[Decimal] = None  # 系统计算分 shown in the row when the reviewer decided
+    shown: Optional[Decimal] = None  # 系统计算分 shown in the row (read for touched rows only)
     points: Optional[Decimal] = None
-    cells: dict = field(default_factory=dict)   # column name → "审核表!J5"
+    sheet: str = SHEET
+    letters: dict = field(default_factory=dict)  # column name → letter, one dict per sheet
     problem: str = ""              # why the row is not applied (for the status column)
 
     @property
     def touched(self) -> bool:
         return self.raw_points not in (None, "") or bool(self.reason or self.reviewer)
+
+    def cell(self, column: str) -> str:
+        """Where a column of this row is, e.g. "审核表!J5"."""
+        return f"{self.sheet}!{self.letters.get(column, '')}{self.row}"
 
 
 @dataclass
@@ -82,9 +89,9 @@ class ReviewResult:
                 "flagged": self.flagged, "issues": [i.to_dict() for i in self.issues]}
 
 
-def unit_label(campaign: Campaign, code: str) -> str:
-    name = next((u.name for u in campaign.units if u.code == code), "")
-    return f"{name}（{code}）" if name else code
+def unit_labels(campaign: Campaign) -> dict:
+    """{code: "名称（代码）"} of every unit, built once per call site (not one scan per row)."""
+    return {u.code: f"{u.name}（{u.code}）" if u.name else u.code for u in campaign.units}
 
 
 # --- reading the sheet ---------------------------------------------------------------------------
@@ -119,15 +126,17 @@ def _read_sheet(ws, name: str, out: dict) -> list[Issue]:
         return [issue("S009", name, what=f"{WHAT}“{name}”" if name != SHEET else WHAT,
                       columns="”“".join(lost), command="review")]
     letters = {col: get_column_letter(c) for col, c in header.items()}
+    at = {col: header[col] - 1 for col in REQUIRED}
     for r, values in enumerate(rows, 2):
-        get = {col: values[c - 1] if c <= len(values) else None for col, c in header.items()}
+        get = {col: values[c] if c < len(values) else None for col, c in at.items()}
         code, cid = cell_text(get["单位代码"]), cell_text(get["条款编号"])
         if not code or not cid:
             continue
-        out[(code, cid)] = ReviewEntry(
-            code, cid, r, get["核定分"], cell_text(get["核定理由"]), cell_text(get["审核人"]),
-            to_number(get["系统计算分"]), None,
-            {col: f"{name}!{letter}{r}" for col, letter in letters.items()})
+        e = ReviewEntry(intern(code), intern(cid), r, get["核定分"], cell_text(get["核定理由"]),
+                        cell_text(get["审核人"]), None, None, name, letters)
+        if e.touched:  # the shown score only matters where a reviewer decided
+            e.shown = to_number(get["系统计算分"])
+        out[(e.unit_code, e.clause_id)] = e
     return []
 
 
@@ -136,26 +145,27 @@ def check_entries(campaign: Campaign, entries: dict, scored: set) -> tuple[dict,
     clauses = {c.id: c for c in campaign.rubric.clauses}
     out: dict = {}
     issues = []
+    labels = unit_labels(campaign)
     for (code, cid), e in entries.items():
         if e.raw_points in (None, ""):
             continue
-        unit = unit_label(campaign, code)
+        unit = labels.get(code, code)
         if cid not in clauses or code not in scored:
-            issues.append(issue("S013", e.cells["核定分"], row=e.row, unit_code=code, clause=cid))
+            issues.append(issue("S013", e.cell("核定分"), row=e.row, unit_code=code, clause=cid))
             continue
         top, low = clauses[cid].max, min(Decimal(0), clauses[cid].floor)
         e.points = to_number(e.raw_points)
         if e.points is None or e.points < low or e.points > top:
             e.points, e.problem = None, "核定分无效"
-            issues.append(issue("S011", e.cells["核定分"], unit=unit, clause=cid,
+            issues.append(issue("S011", e.cell("核定分"), unit=unit, clause=cid,
                                 value=cell_text(e.raw_points), max=format_number(top),
                                 min=format_number(low)))
         elif e.points != e.shown and not e.reason:
             e.problem = "核定分与系统计算分不同，须填写核定理由"
-            issues.append(issue("S010", e.cells["核定分"], unit=unit, clause=cid,
+            issues.append(issue("S010", e.cell("核定分"), unit=unit, clause=cid,
                                 new=format_number(e.points),
                                 old=format_number(e.shown) if e.shown is not None else "（空）",
-                                reason_cell=e.cells["核定理由"]))
+                                reason_cell=e.cell("核定理由")))
         else:
             out.setdefault(code, {})[cid] = e
     return out, issues
@@ -209,6 +219,7 @@ def reconcile(led: Ledger, campaign: Campaign, entries: dict, valid: dict, score
               return_ids: dict, record: bool = True) -> tuple[list[Flag], list[Issue]]:
     """Record new decisions in the ledger (once) and flag the stale ones (S012, S014)."""
     latest, flags, issues, new_rows = _latest(led), [], [], []
+    labels = unit_labels(campaign)
     at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     for code, rows in valid.items():
         for cid, e in rows.items():
@@ -219,12 +230,12 @@ def reconcile(led: Ledger, campaign: Campaign, entries: dict, valid: dict, score
             if not same:
                 new_rows.append((code, cid, basis, e.points, e.reason, e.reviewer))
             if not same and record:
-                issues.append(issue("S014", e.cells["核定分"], unit=unit_label(campaign, code),
+                issues.append(issue("S014", e.cell("核定分"), unit=labels.get(code, code),
                                     clause=cid, old=format_number(basis),
                                     new=format_number(e.points), reviewer=e.reviewer or "未填",
                                     reason=e.reason or "与系统计算分一致"))
             if basis is not None and basis != computed:
-                warn = issue("S012", e.cells["核定分"], unit=unit_label(campaign, code),
+                warn = issue("S012", e.cell("核定分"), unit=labels.get(code, code),
                              clause=cid, old=format_number(basis), new=format_number(computed),
                              points=format_number(e.points), reviewer=e.reviewer or "未填")
                 flags.append(Flag(code, cid, basis, computed, warn))
@@ -277,7 +288,7 @@ def write_review(campaign_dir) -> ReviewResult:
     path = camp.layout.review_file
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.stem + ".tmp.xlsx")
-    wb = new_workbook(tmp, camp, WHAT)
+    wb = new_workbook(tmp, camp, WHAT, constant_memory=True)  # rows go to disk as written
     fmt = formats(wb)
     n = kept = 0
     for name in (CONFIRM_SHEET, SHEET):
@@ -304,6 +315,7 @@ def _write_sheet(ws, rows: list, run, fmt: dict) -> tuple[int, int]:
     flags = {(f.unit_code, f.clause_id): f for f in run.flags}
     names = {i.id: f"{i.id} {i.name}" for i in run.result.rubric.indicators}
     kept = 0
+    _header(ws, fmt)  # row 0 first: in constant_memory mode rows are written in order
     for n, (unit, c) in enumerate(rows, start=1):
         e = run.entries.get((unit.code, c.id))
         kept += bool(e and e.touched)
@@ -375,13 +387,16 @@ def _status(clause, res, e: Optional[ReviewEntry], flag: Optional[Flag]) -> tupl
     return "", "cell"
 
 
+def _header(ws, fmt: dict) -> None:
+    for j, (name, width) in enumerate(COLUMNS):
+        ws.write_string(0, j, name, fmt["header"])
+        ws.set_column(j, j, width)
+
+
 def _finish_sheet(ws, floors: list, fmt: dict) -> None:
     """Header, validation, protection and print setup; `floors` = each row's lowest 核定分 (0,
     or below 0 for a deduction clause such as 每少报1次扣0.1分)."""
     n = len(floors)
-    for j, (name, width) in enumerate(COLUMNS):
-        ws.write_string(0, j, name, fmt["header"])
-        ws.set_column(j, j, width)
     if n:
         _points_validation(ws, floors)
         ws.conditional_format(1, COL["核定理由"], n, COL["核定理由"], {
