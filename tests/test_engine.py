@@ -6,7 +6,8 @@ import pytest
 
 from rubric_builder import one_clause
 
-from xlsx_workflow.engine import Override, UnitInput, rank, score_cohort, score_unit
+from xlsx_workflow.engine import (Override, UnitInput, competition_ranks, rank, score_cohort,
+                                  score_unit)
 from xlsx_workflow.rubric import load_rubric
 
 MINI = Path(__file__).parent / "data" / "mini.yaml"
@@ -62,6 +63,15 @@ def test_ties_share_a_rank(mini):
     scores = [score_unit(mini, {"3.1": t, "2.6": 10}, unit_code=str(i)) for i, t in enumerate([30, 30, 20, 10])]
     rank(scores)
     assert [s.rank for s in scores] == [1, 1, 3, 4]
+
+
+def test_competition_ranks_match_counting_every_pair():
+    import random
+    rnd = random.Random(7)
+    for n in (0, 1, 2, 5, 40):
+        values = [Decimal(rnd.randint(0, 6)) / 2 for _ in range(n)]  # many ties
+        assert competition_ranks(values) == [1 + sum(1 for o in values if o > v) for v in values]
+    assert competition_ranks([Decimal("89.5"), Decimal(90), Decimal("89.5")]) == [2, 1, 2]
 
 
 @pytest.mark.parametrize("total,grade", [("90", "优秀"), ("89.5", "良好"), ("80", "良好"),

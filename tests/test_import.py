@@ -24,7 +24,8 @@ from xlsx_workflow.engine import score_unit
 from xlsx_workflow.generate import generate_campaign
 from xlsx_workflow.import_status import campaign_status
 from xlsx_workflow.importer import evidence_for, import_paths
-from xlsx_workflow.ingest import EVIDENCE, WORKBOOK, Received
+from xlsx_workflow.ingest.evidence import EvidenceIndex
+from xlsx_workflow.ingest import ARCHIVE, EVIDENCE, WORKBOOK, Received
 from xlsx_workflow.ledger import CONTACT_FORM, Ledger
 from xlsx_workflow.rubric.sample import random_inputs
 
@@ -275,6 +276,45 @@ def test_evidence_files_are_those_sent_beside_the_return():
     assert evidence_for(got[8], got) is None  # two returns in one folder: cannot tell
     assert evidence_for(got[9], got) == ["a.pdf", "b.pdf"]  # …unless a folder is named after it
     assert evidence_for(rec("自评表.xlsx", WORKBOOK), got) is None  # a file given alone
+
+
+def _evidence_one_by_one(ret, received):
+    """The rule stated plainly, scanning every file for each return (the reference)."""
+    from pathlib import PurePosixPath
+    folder = ret.name[:max(ret.name.rfind("/"), ret.name.rfind("!")) + 1]
+    def folder_of(r):
+        return r.name[:max(r.name.rfind("/"), r.name.rfind("!")) + 1]
+    stem = PurePosixPath(ret.name.split("!")[-1]).stem
+    evidence = [r for r in received if folder_of(r).startswith(folder)
+                and r.kind not in (WORKBOOK, ARCHIVE) and r.path is not None and not r.refused]
+    own = [r for r in evidence if r.name[len(folder):].split("/")[0].startswith(stem)
+           and "/" in r.name[len(folder):]]
+    returns = [r for r in received if folder_of(r).startswith(folder)
+               and r.kind == WORKBOOK and "联系人" not in r.name]
+    chosen = evidence if len(returns) == 1 else own
+    return sorted(PurePosixPath(r.name.split("!")[-1]).name for r in chosen) or None
+
+
+def test_evidence_index_of_a_large_folder_matches_each_return():
+    """Many returns in one folder, some with a 材料 folder named after them: the batch index
+    gives every return what the rule, applied to it alone, gives."""
+    def rec(name, kind=EVIDENCE):
+        return Received(Path("/x"), name, 1, "h", kind=kind)
+    got = [rec("收件/浉河区.zip!自评表.xlsx", WORKBOOK), rec("收件/浉河区.zip!1.pdf"),
+           rec("收件/浉河区.zip!联系人信息表.xlsx", WORKBOOK)]
+    for k in range(60):
+        got.append(rec(f"收件/all/{k}.xlsx", WORKBOOK))
+        if k % 3 == 0:
+            got += [rec(f"收件/all/{k}-材料/a{k}.pdf"), rec(f"收件/all/{k}-材料/sub/b{k}.jpg")]
+    got.append(rec("收件/all/说明.pdf"))
+    index = EvidenceIndex(got)
+    returns = [r for r in got if r.kind == WORKBOOK and "联系人" not in r.name]
+    assert len(returns) == 61
+    for r in returns:
+        assert index.evidence_for(r) == _evidence_one_by_one(r, got), r.name
+    assert index.evidence_for(got[0]) == ["1.pdf"]
+    assert index.evidence_for(got[3]) == ["a0.pdf", "b0.jpg"]
+    assert index.evidence_for(returns[-1]) is None  # 59: nothing named after it
 
 
 def test_missing_paths_are_a_usage_error(camp, tmp_path):

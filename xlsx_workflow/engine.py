@@ -6,6 +6,7 @@ decimal arithmetic, and adds what a workbook cannot know: office parameters, coh
 """
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Mapping, Optional
@@ -255,8 +256,15 @@ def score_cohort(rubric: Rubric, units: list[UnitInput],
 def rank(scores: list[UnitScore], by: str = POINTS) -> None:
     def key(s):
         return (s.scaled if s.scaled is not None else Decimal(0)) if by == RATE else s.total
-    for s in scores:
-        s.rank = 1 + sum(1 for o in scores if key(o) > key(s))
+    for s, r in zip(scores, competition_ranks([key(s) for s in scores])):
+        s.rank = r
+
+
+def competition_ranks(values: list) -> list[int]:
+    """1 + how many values are strictly greater, for each value (ties share: 1, 1, 3), by one
+    sort and a binary search each instead of comparing every pair."""
+    asc = sorted(values)
+    return [1 + len(asc) - bisect_right(asc, v) for v in values]
 
 
 def cohort_values(rubric: Rubric, units: list[UnitInput]) -> dict:
@@ -274,6 +282,6 @@ def cohort_values(rubric: Rubric, units: list[UnitInput]) -> dict:
             for code in out:
                 out[code][name] = Decimal(len(vals))
         elif kind == "cohort_rank":
-            for code, v in vals.items():
-                out[code][name] = Decimal(1 + sum(1 for o in vals.values() if o > v))
+            for code, r in zip(vals, competition_ranks(list(vals.values()))):
+                out[code][name] = Decimal(r)
     return out

@@ -18,7 +18,7 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Callable, Optional
 
 from .archive import archive_file, sweep_partials
@@ -27,6 +27,7 @@ from .engine import score_unit
 from .import_status import FileOutcome, ImportResult
 from .ingest import ARCHIVE, WORKBOOK, Received, assert_safe_xml, collect, sniff
 from .ingest.collect import shown_name
+from .ingest.evidence import EvidenceIndex, evidence_for
 from .ledger import (ACCEPTED, CONTACT_FORM, FLAGGED, REJECTED, SELF_ASSESSMENT, Ledger,
                      ReturnRecord, is_correction, receipt_issues, unit_timeliness)
 from .layout import sanitise
@@ -192,37 +193,11 @@ def _known(led: Ledger, outcomes: list[FileOutcome]) -> dict:
 def _jobs(received: list[Received], outcomes: list[FileOutcome]) -> list[tuple]:
     """(index, file, evidence names or None) for each workbook-like file that can be read."""
     out = []
+    index = EvidenceIndex(received)
     for n, (rec, o) in enumerate(zip(received, outcomes)):
         if rec.kind == WORKBOOK and not rec.refused and o.source:
-            out.append((n, o.source, rec.name, evidence_for(rec, received)))
+            out.append((n, o.source, rec.name, index.evidence_for(rec)))
     return out
-
-
-def evidence_for(ret: Received, received: list[Received]) -> Optional[list[str]]:
-    """Names of the files sent with a return: those in a folder beside it named after it
-    (`浉河区自评表.xlsx` + `浉河区自评表-材料/`), and, when the return is the only
-    self-assessment in its folder or zip, every other file there (sub-folders included).
-    None when no files can be told to belong to it (the checks on sent files are skipped)."""
-    folder = _folder(ret.name)
-    if folder == "":
-        return None
-    stem = PurePosixPath(ret.name.split("!")[-1]).stem
-    evidence = [r for r in received if _folder(r.name).startswith(folder)
-                and r.kind not in (WORKBOOK, ARCHIVE) and r.path is not None and not r.refused]
-    own = [r for r in evidence if r.name[len(folder):].split("/")[0].startswith(stem)
-           and "/" in r.name[len(folder):]]
-    returns = [r for r in received if _folder(r.name).startswith(folder)
-               and r.kind == WORKBOOK and "联系人" not in r.name]
-    chosen = evidence if len(returns) == 1 else own
-    if not chosen:  # nothing came with it: the evidence may follow by other means
-        return None
-    return sorted(PurePosixPath(r.name.split("!")[-1]).name for r in chosen)
-
-
-def _folder(name: str) -> str:
-    """'a/b.zip!c/d.xlsx' → 'a/b.zip!c/'; a file given alone has no folder ('')."""
-    cut = max(name.rfind("/"), name.rfind("!"))
-    return name[:cut + 1]
 
 
 _CAMPAIGN: Optional[Campaign] = None
@@ -338,13 +313,15 @@ def _record_all(led: Ledger, import_id: int, campaign: Campaign, outcomes: list[
                 results: dict, now: Optional[datetime], started: datetime) -> None:
     pause_after = int(os.environ.get(PAUSE_ENV) or 0)
     recorded = []
+    names = {u.code: u.name for u in campaign.units}
     for n, o in enumerate(outcomes):
         at = now or received_time(o, started)
         if n in results:
-            recorded.append((o, *_record_return(led, import_id, campaign, o, results[n], at)))
-        elif o.kind == WORKBOOK and o.archived:  # refused by collect: still a rejected return
-            recorded.append((o, *_record_return(led, import_id, campaign, o, Examined(issues=[]),
+            recorded.append((o, *_record_return(led, import_id, campaign, names, o, results[n],
                                                 at)))
+        elif o.kind == WORKBOOK and o.archived:  # refused by collect: still a rejected return
+            recorded.append((o, *_record_return(led, import_id, campaign, names, o,
+                                                Examined(issues=[]), at)))
         elif o.archived:
             led.note_received(import_id, o.sha256, o.size, o.name, o.relpath)
         if pause_after and n + 1 == pause_after:
@@ -366,10 +343,10 @@ def _mark_corrections(led: Ledger, recorded: list) -> None:
                 i for i in receipt_issues(stored, deadline, timing) if i.code == "L009"]
 
 
-def _record_return(led: Ledger, import_id: int, campaign: Campaign, o: FileOutcome,
-                   ex: Examined, now: datetime) -> tuple:
-    """Record one return; (the stored record, the deadline it was judged by)."""
-    names = {u.code: u.name for u in campaign.units}
+def _record_return(led: Ledger, import_id: int, campaign: Campaign, names: dict[str, str],
+                   o: FileOutcome, ex: Examined, now: datetime) -> tuple:
+    """Record one return (`names`: unit code → name); (the stored record, the deadline it was
+    judged by)."""
     o.form, o.unit_code = ex.form, ex.unit_code
     o.unit_name = ex.unit_name or names.get(ex.unit_code, "")
     o.status, o.total, o.issues = ex.status, ex.total, o.issues + ex.issues

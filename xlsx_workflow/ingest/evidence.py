@@ -1,0 +1,87 @@
+"""Which received files are the evidence sent with a return, for a whole batch at once.
+
+A return's evidence is what lies in a folder beside it named after it (`浉河区自评表.xlsx` +
+`浉河区自评表-材料/`), and, when the return is the only self-assessment in its folder or zip,
+every other file there (sub-folders included). The batch is indexed once (folders sorted, each
+folder's files grouped by their first path part), so a batch of thousands of returns in one
+folder is not scanned once per return.
+"""
+from __future__ import annotations
+
+from bisect import bisect_left
+from pathlib import PurePosixPath
+from typing import Optional
+
+from .collect import ARCHIVE, WORKBOOK, Received
+
+
+def folder_of(name: str) -> str:
+    """'a/b.zip!c/d.xlsx' → 'a/b.zip!c/'; a file given alone has no folder ('')."""
+    cut = max(name.rfind("/"), name.rfind("!"))
+    return name[:cut + 1]
+
+
+def _is_evidence(r: Received) -> bool:
+    return r.kind not in (WORKBOOK, ARCHIVE) and r.path is not None and not r.refused
+
+
+def _is_return(r: Received) -> bool:
+    return r.kind == WORKBOOK and "联系人" not in r.name
+
+
+class EvidenceIndex:
+    """The received files of one batch, indexed by folder."""
+
+    def __init__(self, received: list[Received]):
+        by_folder: dict[str, list[Received]] = {}
+        for r in received:
+            by_folder.setdefault(folder_of(r.name), []).append(r)
+        self._folders = sorted(by_folder)
+        self._direct = by_folder
+        self._memo: dict[str, tuple] = {}
+
+    def _under(self, folder: str) -> list[Received]:
+        """Every file in `folder` or below it, in received order within each folder."""
+        out: list[Received] = []
+        k = bisect_left(self._folders, folder)
+        while k < len(self._folders) and self._folders[k].startswith(folder):
+            out.extend(self._direct[self._folders[k]])
+            k += 1
+        return out
+
+    def _summary(self, folder: str) -> tuple:
+        """(evidence under the folder, how many returns under it, the first path part below
+        the folder of each nested piece of evidence, sorted, and those pieces in that order)."""
+        if folder not in self._memo:
+            under = self._under(folder)
+            evidence = [r for r in under if _is_evidence(r)]
+            nested = sorted(((r.name[len(folder):].split("/")[0], r) for r in evidence
+                             if "/" in r.name[len(folder):]), key=lambda t: t[0])
+            self._memo[folder] = (evidence, sum(1 for r in under if _is_return(r)),
+                                  [part for part, _ in nested], [r for _, r in nested])
+        return self._memo[folder]
+
+    def evidence_for(self, ret: Received) -> Optional[list[str]]:
+        """Names of the files sent with `ret`; None when no files can be told to belong to it
+        (the checks on sent files are then skipped)."""
+        folder = folder_of(ret.name)
+        if folder == "":
+            return None
+        evidence, returns, parts, nested = self._summary(folder)
+        if returns == 1:
+            chosen = evidence
+        else:
+            stem = PurePosixPath(ret.name.split("!")[-1]).stem
+            k = bisect_left(parts, stem)
+            chosen = []
+            while k < len(parts) and parts[k].startswith(stem):
+                chosen.append(nested[k])
+                k += 1
+        if not chosen:  # nothing came with it: the evidence may follow by other means
+            return None
+        return sorted(PurePosixPath(r.name.split("!")[-1]).name for r in chosen)
+
+
+def evidence_for(ret: Received, received: list[Received]) -> Optional[list[str]]:
+    """`EvidenceIndex(received).evidence_for(ret)`, for one return."""
+    return EvidenceIndex(received).evidence_for(ret)
