@@ -19,11 +19,14 @@ from .ranking import write_ranking
 
 def write_all(result: CampaignResult, jobs: int = 2) -> list[Path]:
     """Write the ranking workbook, the Word and Markdown report and the 反馈单 (on `jobs`
-    processes); returns paths."""
+    processes, while this one writes the ranking and the report); returns paths."""
     lay = result.campaign.layout
-    files = [write_ranking(result, lay.ranking_file)]
-    files += write_report(result, lay.ranking_file.parent)
-    sheets = write_feedback_sheets(result, lay.unit_feedback_dir, jobs)
+    files: list = []
+    def ranking_and_report() -> None:
+        files.append(write_ranking(result, lay.ranking_file))
+        files.extend(write_report(result, lay.ranking_file.parent))
+    sheets = write_feedback_sheets(result, lay.unit_feedback_dir, jobs,
+                                   meanwhile=ranking_and_report)
     keep = {p.resolve() for p in sheets}
     if lay.unit_feedback_dir.is_dir():
         for old in lay.unit_feedback_dir.glob("*.xlsx"):

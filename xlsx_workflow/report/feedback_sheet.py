@@ -7,6 +7,7 @@ import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Callable, Optional
 
 from ..engine import NOT_APPLICABLE, OVERRIDDEN, PENDING
 from ..issue_lines import numbered, places, plain, summarise
@@ -25,23 +26,35 @@ COLUMNS = [Column("指标", width=24), Column("条款", width=40), Column("满�
 HEADER_ROW = 5  # the clause table's header row, repeated on every printed page
 
 
-def write_feedback_sheets(result: CampaignResult, out_dir: Path, jobs: int = 2) -> list[Path]:
+def write_feedback_sheets(result: CampaignResult, out_dir: Path, jobs: int = 2,
+                          meanwhile: Optional[Callable[[], None]] = None) -> list[Path]:
     """One `<code>-<name>-反馈单.xlsx` per scored unit in `out_dir`; returns their paths.
 
     The sheets are independent: `jobs` forked processes write them (they inherit `result`
-    instead of unpickling it per sheet); each file is the same whatever the number of jobs."""
+    instead of unpickling it per sheet) while this process runs `meanwhile` (the ranking
+    workbook and the report), so no core waits for the other; each file is the same whatever
+    the number of jobs."""
     out_dir = Path(out_dir)
     paths = [out_dir / unit_file_name(u.code, u.name, FEEDBACK_SUFFIX) for u in result.scored]
     jobs = max(1, min(jobs, len(paths), os.cpu_count() or 1))
     if "fork" not in multiprocessing.get_all_start_methods():  # Windows: one process
         jobs = 1
     if jobs == 1:
+        if meanwhile:
+            meanwhile()
         return [write_feedback_sheet(result, u, p) for u, p in zip(result.scored, paths)]
     _SHARED[:] = [result, paths]
     try:
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
-            failed = [f for f in pool.map(_write_one, range(len(paths)),
-                                          chunksize=max(1, len(paths) // (8 * jobs))) if f]
+            done = pool.map(_write_one, range(len(paths)),
+                            chunksize=max(1, len(paths) // (8 * jobs)))  # workers forked here
+            try:
+                if meanwhile:
+                    meanwhile()
+            except BaseException:  # the ranking could not be written: stop the sheets too
+                pool.shutdown(cancel_futures=True)
+                raise
+            failed = [f for f in done if f]
     finally:
         _SHARED.clear()
     if failed:  # WorkflowError does not survive pickling: its issues are carried back instead
