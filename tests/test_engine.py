@@ -104,3 +104,17 @@ def test_subtotals_are_floored_at_zero(tmp_path):
     assert res.clauses["c"].points == Decimal(-3)
     assert res.indicators["1"].points == Decimal(0)
     assert res.dimensions["D"] == Decimal(0) and res.total == Decimal(0)
+
+
+def test_a_rubric_changed_in_place_is_scored_by_its_new_subtotals(tmp_path):
+    """score_unit keeps each rubric's subtotal expressions between units; a rubric whose grade
+    bands or rounding are replaced afterwards must not be scored by the old ones."""
+    from xlsx_workflow.rubric.model import Grade
+    rubric = one_clause(tmp_path, {"kind": "judged", "max": 100},
+                        [{"id": "f", "label": "自评", "type": "judged"}])
+    assert score_unit(rubric, {"f": "85"}).grade == "良好"
+    assert score_unit(rubric, {"f": "85"}).grade == "良好"   # the kept plan
+    rubric.grades = [Grade("达标", Decimal(60)), Grade("未达标", Decimal(0))]
+    assert score_unit(rubric, {"f": "85"}).grade == "达标"
+    rubric.places = 0
+    assert score_unit(rubric, {"f": "85.4"}).total == Decimal(85)

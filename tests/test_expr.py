@@ -59,3 +59,63 @@ def test_text_in_arithmetic_is_value_error():
 
 def test_sum_skips_text_like_excel():
     assert evaluate(parse("SUM([a],[b])"), {"a": "待市级核定", "b": Decimal(2)}) == Decimal(2)
+
+
+# --- the compiled closures compute what the tree walk computes -------------------------------
+
+def _random_expr(rng, depth: int):
+    from xlsx_workflow.rubric.expr import Call, Neg, Num, Op, Ref, Text
+    if depth == 0 or rng.random() < 0.25:
+        pick = rng.random()
+        if pick < 0.4:
+            return Num(Decimal(rng.choice(["0", "1", "2", "-3", "0.5", "2.345", "10", "1.0"])))
+        if pick < 0.5:
+            return Text(rng.choice(["", "是", "否", "甲"]))
+        return Ref(rng.choice("abcdef"))
+    pick = rng.random()
+    if pick < 0.35:
+        op = rng.choice(["+", "-", "*", "/", "=", "<>", "<", "<=", ">", ">="])
+        return Op(op, _random_expr(rng, depth - 1), _random_expr(rng, depth - 1))
+    if pick < 0.42:
+        return Neg(_random_expr(rng, depth - 1))
+    func = rng.choice(["IF", "AND", "OR", "NOT", "MIN", "MAX", "SUM", "ROUND", "ROUNDUP",
+                       "ROUNDDOWN", "INT", "ABS", "MEDIAN"])
+    return Call(func, tuple(_random_expr(rng, depth - 1) for _ in range(rng.randint(0, 3))))
+
+
+def _outcome(fn):
+    try:
+        v = fn()
+    except Exception as e:  # the same error, with the same message, is part of the contract
+        return ("error", type(e).__name__, str(e))
+    return ("value", type(v).__name__, str(v))
+
+
+def test_compiled_closures_give_the_tree_walks_values_and_errors():
+    import random
+
+    from xlsx_workflow.rubric.expr import _eval, compile_expr
+    rng = random.Random(20261203)
+    choices = [None, "", "是", "甲", True, False, Decimal("0"), Decimal("2"), Decimal("-1.5"),
+               Decimal("3.25"), Decimal("100")]
+    kinds = set()
+    for _ in range(3000):
+        expr = _random_expr(rng, 4)
+        fn = compile_expr(expr)
+        for _ in range(4):
+            values = {n: rng.choice(choices) for n in "abcdef"}
+            want = _outcome(lambda: _eval(expr, values.get))
+            assert _outcome(lambda: fn(values.get)) == want, (expr, values)
+            kinds.add(want[:2])
+    # the sample reached values of every type and every error kind, so the check can fail
+    assert {("value", "Decimal"), ("value", "str"), ("value", "bool"),
+            ("error", "ExprError"), ("error", "IndexError")} <= kinds
+
+
+def test_evaluate_reuses_the_closure_of_an_expression_it_has_seen():
+    from xlsx_workflow.rubric.expr import compiled
+    expr = parse("ROUND([a]*2,1)")
+    assert compiled(expr) is compiled(expr)
+    assert evaluate(expr, {"a": Decimal("1.25")}) == Decimal("2.5")
+    same_text = parse("ROUND([a]*2,1)")  # equal but another object: compiled on its own
+    assert evaluate(same_text, {"a": Decimal("1.25")}) == Decimal("2.5")

@@ -129,31 +129,72 @@ def score_unit(rubric: Rubric, inputs: Mapping, params: Mapping | None = None,
     overrides = {str(k): _as_override(v) for k, v in (overrides or {}).items()}
     cells: dict = {}
     clauses, indicators = {}, {}
-    labels = value_labels(rubric)
-    for ind in rubric.indicators:
+    plan = _plan(rubric)
+    labels = plan.labels
+    for ind, ind_expr in zip(rubric.indicators, plan.indicators):
         applicable = ind.applies_to(unit_type)
         for c in ind.clauses:
             res = _score_clause(c, values, applicable, overrides.get(c.id), labels)
             clauses[c.id] = res
             cells[clause_name(c.id)] = res.points
-        pts = evaluate(indicator_expr(rubric, ind), cells)
+        pts = evaluate(ind_expr, cells)
         cells[f"i:{ind.id}"] = pts
         indicators[ind.id] = IndicatorResult(ind.id, pts, ind.max, applicable)
     dims = {}
-    for d in rubric.dimensions:
-        dims[d.id] = cells[f"d:{d.id}"] = evaluate(dimension_expr(rubric, d), cells)
+    for d, expr in zip(rubric.dimensions, plan.dimensions):
+        dims[d.id] = cells[f"d:{d.id}"] = evaluate(expr, cells)
     groups = {}
-    for g in rubric.groups:
-        groups[g.id] = cells[f"g:{g.id}"] = evaluate(group_expr(rubric, g), cells)
-    total = evaluate(total_expr(rubric), cells)
+    for g, expr in zip(rubric.groups, plan.groups):
+        groups[g.id] = cells[f"g:{g.id}"] = evaluate(expr, cells)
+    total = evaluate(plan.total, cells)
     by_role = {r: sum((groups[g.id] for g in rubric.groups if g.role == r), Decimal(0))
                for r in ("base", "bonus", "deduction")}
     app_max = _applicable_max(rubric, indicators)
     rate = (total / app_max).quantize(Decimal("0.0001")) if app_max > 0 else None
     return UnitScore(unit_code, unit_name, clauses, indicators, dims, groups, by_role["base"],
                      by_role["bonus"], by_role["deduction"], total,
-                     evaluate(grade_expr(rubric, total_expr(rubric)), cells), app_max, rate,
+                     evaluate(plan.grade, cells), app_max, rate,
                      warnings=warnings, scaled=_scaled(rubric, total, app_max))
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What score_unit needs of a rubric besides its clauses: the subtotal expressions (held, so
+    that their compiled closures are reused from unit to unit) and the names of outside values."""
+    signature: tuple
+    indicators: tuple
+    dimensions: tuple
+    groups: tuple
+    total: object
+    grade: object
+    labels: dict
+
+
+_PLANS: dict[int, tuple] = {}  # id(rubric) -> (rubric, plan); the rubric is held, so its id stays
+
+
+def _signature(rubric: Rubric) -> tuple:
+    """What the subtotals are built from: a rubric changed in place gets a new plan."""
+    return (rubric.places, rubric.total_floor, tuple(map(id, rubric.indicators)),
+            tuple(len(i.clauses) for i in rubric.indicators), tuple(map(id, rubric.dimensions)),
+            tuple(map(id, rubric.groups)), tuple(map(id, rubric.grades)),
+            tuple(map(id, rubric.fields)), tuple(map(id, rubric.params)))
+
+
+def _plan(rubric: Rubric) -> _Plan:
+    sig = _signature(rubric)
+    hit = _PLANS.get(id(rubric))
+    if hit is not None and hit[0] is rubric and hit[1].signature == sig:
+        return hit[1]
+    total = total_expr(rubric)
+    plan = _Plan(sig, tuple(indicator_expr(rubric, i) for i in rubric.indicators),
+                 tuple(dimension_expr(rubric, d) for d in rubric.dimensions),
+                 tuple(group_expr(rubric, g) for g in rubric.groups), total,
+                 grade_expr(rubric, total), value_labels(rubric))
+    if len(_PLANS) >= 16:
+        _PLANS.clear()
+    _PLANS[id(rubric)] = (rubric, plan)
+    return plan
 
 
 def value_labels(rubric: Rubric) -> dict:
