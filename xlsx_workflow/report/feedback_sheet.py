@@ -39,11 +39,12 @@ def write_feedback_sheets(result: CampaignResult, out_dir: Path, jobs: int = 2,
     jobs = max(1, min(jobs, len(paths), os.cpu_count() or 1))
     if "fork" not in multiprocessing.get_all_start_methods():  # Windows: one process
         jobs = 1
+    latest = latest_reviews(result)
     if jobs == 1:
         if meanwhile:
             meanwhile()
-        return [write_feedback_sheet(result, u, p) for u, p in zip(result.scored, paths)]
-    _SHARED[:] = [result, paths]
+        return [write_feedback_sheet(result, u, p, latest) for u, p in zip(result.scored, paths)]
+    _SHARED[:] = [result, paths, latest]
     try:
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
             done = pool.map(_write_one, range(len(paths)),
@@ -62,25 +63,38 @@ def write_feedback_sheets(result: CampaignResult, out_dir: Path, jobs: int = 2,
     return paths
 
 
-_SHARED: list = []  # [result, paths] of write_feedback_sheets, inherited by forked workers
+_SHARED: list = []  # [result, paths, latest reviews] of write_feedback_sheets, inherited by forked workers
 
 
 def _write_one(k: int) -> list:
     """Sheet k in a worker: [] when written, the issues of a WorkflowError otherwise."""
-    result, paths = _SHARED
+    result, paths, latest = _SHARED
     try:
-        write_feedback_sheet(result, result.scored[k], paths[k])
+        write_feedback_sheet(result, result.scored[k], paths[k], latest)
     except WorkflowError as e:
         return e.issues
     return []
 
 
-def write_feedback_sheet(result: CampaignResult, unit: UnitResult, path: Path) -> Path:
+def latest_reviews(result: CampaignResult) -> dict:
+    """{(unit code, clause id): the clause's latest review record}, built once per report (not
+    one scan of every review per overridden clause)."""
+    latest: dict = {}
+    for r in result.reviews:
+        key = (r.unit_code, r.clause_id)
+        if key not in latest or r.at > latest[key].at:  # the first of equal times, as max()
+            latest[key] = r
+    return latest
+
+
+def write_feedback_sheet(result: CampaignResult, unit: UnitResult, path: Path,
+                         latest: Optional[dict] = None) -> Path:
     title = f"{result.campaign.title}{FEEDBACK_SUFFIX}"
+    latest = latest_reviews(result) if latest is None else latest
     with ReportBook(path, result, title) as b:
         sh = b.sheet(SHEET)
         _summary(sh, result, unit, title)
-        end = _clauses(sh, result, unit)
+        end = _clauses(sh, result, unit, latest)
         _open_issues(sh, unit, end + 1)
         pages(sh, f"{result.campaign.title}　{unit.name}", False, HEADER_ROW)
     return Path(path)
@@ -104,7 +118,7 @@ def _summary(sh: Sheet, result: CampaignResult, u: UnitResult, title: str) -> No
         put(sh, row, 5, r_value, r_kind)
 
 
-def _clauses(sh: Sheet, result: CampaignResult, u: UnitResult) -> int:
+def _clauses(sh: Sheet, result: CampaignResult, u: UnitResult, latest: dict) -> int:
     """The clause table; each indicator's cell spans its clauses and shows its own points."""
     rows, spans = [], []
     rubric = result.rubric
@@ -117,7 +131,7 @@ def _clauses(sh: Sheet, result: CampaignResult, u: UnitResult) -> int:
             if cr is not None:  # a deduction shows as a negative score, with no 满分
                 rows.append([None, numbered(c.id, c.text), None if minus else cr.max,
                              -cr.points if minus and cr.points else cr.points, cr.explanation,
-                             _status(result, u, c.id, cr.status)])
+                             _status(latest, u, c.id, cr.status)])
         if len(rows) > first:
             spans.append((first, len(rows) - 1,
                           f"{numbered(ind.id, ind.name)}\n{_points(ind, res, minus)}"))
@@ -146,12 +160,11 @@ def _points(ind, res, minus: bool) -> str:
     return f"得{format_number(res.points)}分/满分{format_number(ind.max)}分"
 
 
-def _status(result: CampaignResult, u: UnitResult, clause_id: str, status: str) -> str:
+def _status(latest: dict, u: UnitResult, clause_id: str, status: str) -> str:
     text = STATUS.get(status, "已评分")
     if status == OVERRIDDEN:
-        mine = [r for r in result.reviews if r.unit_code == u.code and r.clause_id == clause_id]
-        if mine:
-            last = max(mine, key=lambda r: r.at)
+        last = latest.get((u.code, clause_id))
+        if last is not None:
             text += f"（{last.reviewer}：{last.reason}）" if last.reviewer else f"（{last.reason}）"
     if clause_id in u.review_flags:
         text += "，需重新核定"

@@ -9,6 +9,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 
 import xlsxwriter
@@ -221,7 +222,10 @@ def text_width(text: str) -> float:
     return sum(1.0 if ord(ch) < 0x2E80 else 1.9 for ch in text)
 
 
+@lru_cache(maxsize=4096)
 def lines_needed(text: str, width: float) -> int:
+    """Lines `text` wraps to in a column `width` wide; kept per (text, width): generate asks
+    the same few hundred hints and labels again for every unit."""
     room = max(width - 1.2, 1.0)  # cell padding
     return sum(max(1, math.ceil(text_width(line) / room)) for line in (text or "").split("\n"))
 

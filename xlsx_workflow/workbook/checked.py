@@ -74,12 +74,14 @@ class Sheet:
     def text(self, row: int, col: int, text, style: str) -> None:
         """Always as text (never a formula or link); blank when empty."""
         # The innermost loop of generation (thousands of cells per unit): kept lean.
+        # row and col are always numbers here, so xlsxwriter's A1-notation wrapper around
+        # write_blank / write_string is skipped (some 4 % of generate; issue 13).
         fmt = self._formats.get(style) or self.styles[style]
         if text is None or text == "":  # a blank cell has no content to record
-            _ok(self.ws.write_blank(row, col, None, fmt), "write_blank", self.name)
+            _ok(self.ws._write_blank(row, col, None, fmt), "write_blank", self.name)
             return
         text = str(text)
-        _ok(self.ws.write_string(row, col, text, fmt), "write_string", self.name)
+        _ok(self.ws._write_string(row, col, text, fmt), "write_string", self.name)
         if self.records is not None and style not in UNLOCKED:
             content = _normal(text)
             if content:
