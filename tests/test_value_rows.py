@@ -154,3 +154,17 @@ def test_a_review_sheet_that_cannot_be_read_is_s007(tmp_path):
     with pytest.raises(WorkflowError) as e:
         run_score(tmp_path / "c")
     assert e.value.issues[0].code == "S007" and "审核表" in e.value.issues[0].message
+
+
+def test_only_the_asked_columns_are_read(tmp_path):
+    path = tmp_path / "book.xlsx"
+    _xlsxwriter_book(path)
+    full = _ours(path, "审核表")
+    with ValueBook(path) as book:
+        some = [_trim(r) for r in book.rows("审核表", {1, 3, 28})]
+    while some and not some[-1]:
+        some.pop()
+    expect = [_trim(v if k + 1 in (1, 3, 28) else None for k, v in enumerate(r)) for r in full]
+    while expect and not expect[-1]:
+        expect.pop()
+    assert some == expect and some[4][27] == 1e-7 and some[1] == ("330102", None, 2.5)

@@ -117,8 +117,7 @@ def read_review_entries(campaign: Campaign) -> tuple[dict, list[Issue]]:
     try:
         for name in (CONFIRM_SHEET, SHEET):
             if name == SHEET or name in book.sheetnames:
-                issues += _read_sheet(book.rows(name) if name in book.sheetnames else None,
-                                      name, out)
+                issues += _read_sheet(book if name in book.sheetnames else None, name, out)
     except (ValueError, KeyError, IndexError, TypeError, OSError, SyntaxError, EOFError,
             zipfile.BadZipFile, zlib.error) as e:  # a sheet is read as it streams
         raise WorkflowError([issue("S007", str(path), what=WHAT, path=path,
@@ -129,13 +128,16 @@ def read_review_entries(campaign: Campaign) -> tuple[dict, list[Issue]]:
     return out, issues
 
 
-def _read_sheet(rows, name: str, out: dict) -> list[Issue]:
-    rows = rows if rows is not None else iter(())
-    header = {cell_text(v): c for c, v in enumerate(next(rows, ()), 1)}
+def _read_sheet(book: Optional[ValueBook], name: str, out: dict) -> list[Issue]:
+    first = book.rows(name) if book is not None else iter(())
+    header = {cell_text(v): c for c, v in enumerate(next(first, ()), 1)}
+    getattr(first, "close", lambda: None)()
     lost = [col for col in REQUIRED if col not in header]
     if lost:
         return [issue("S009", name, what=f"{WHAT}“{name}”" if name != SHEET else WHAT,
                       columns="”“".join(lost), command="review")]
+    rows = book.rows(name, {header[col] for col in REQUIRED})  # only the columns read below
+    next(rows, None)  # the header row, read above
     letters = {col: get_column_letter(c) for col, c in header.items()}
     at = {col: header[col] - 1 for col in REQUIRED}
     for r, values in enumerate(rows, 2):

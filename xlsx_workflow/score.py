@@ -124,14 +124,15 @@ def _score(camp: Campaign, current: dict, per_unit: dict, per_campaign: dict,
 
 def _unit_results(camp: Campaign, current: dict, history: dict, scores: dict, flags: list,
                   issues: list) -> list[UnitResult]:
-    flagged: dict = {}
+    flagged, warned = {}, {}  # by unit, built once (not one scan of every flag per unit)
     for f in flags:
         flagged.setdefault(f.unit_code, []).append(f.clause_id)
+        warned.setdefault(f.unit_code, []).append(f.issue)
     out = []
     for u in camp.units:
         ret, versions = current.get(u.code), history.get(u.code, [])
         if ret is not None and u.code in scores:
-            mine = [f.issue for f in flags if f.unit_code == u.code]
+            mine = warned.get(u.code, [])
             out.append(UnitResult(u, SCORED, scores[u.code], ret.received_at, ret.late,
                                   len(versions), _issues(ret) + mine, self_scores_of(ret),
                                   flagged.get(u.code, [])))

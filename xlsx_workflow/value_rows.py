@@ -11,7 +11,7 @@ in the row numbers yields empty tuples, so that the n-th row yielded is row n of
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Optional
 
 from .returns import _C, _IS, _MAIN, _ROW, _V, _Workbook, _column, _row_number
 
@@ -35,8 +35,9 @@ class ValueBook:
     def close(self) -> None:
         self._book.zip.close()
 
-    def rows(self, name: str) -> Iterator[tuple]:
-        """The rows of sheet `name` as tuples of values, from row 1 (KeyError: no such sheet)."""
+    def rows(self, name: str, columns: Optional[set] = None) -> Iterator[tuple]:
+        """The rows of sheet `name` as tuples of values, from row 1 (KeyError: no such sheet).
+        With `columns` (1-based numbers), only those cells are read; the others are None."""
         from lxml import etree
         book, num = self._book, 0
         with book.zip.open(self._parts[name]) as stream:
@@ -49,13 +50,13 @@ class ValueBook:
                         num += 1
                         yield ()
                     num = r
-                    yield _values(book, row_el)
+                    yield _values(book, row_el, columns)
                 row_el.clear()
                 while row_el.getprevious() is not None:  # what iterparse built before it
                     del row_el.getparent()[0]
 
 
-def _values(book: _Workbook, row_el) -> tuple:
+def _values(book: _Workbook, row_el, columns: Optional[set]) -> tuple:
     cells, col, strings, dates = {}, 0, book.strings, book.dates
     for c in row_el:
         if c.tag != _C:
@@ -63,6 +64,8 @@ def _values(book: _Workbook, row_el) -> tuple:
         ref = c.get("r")
         col = col + 1 if ref is None else _LETTERS.get(ref[:1] if ref[1:2].isdigit() else ref) \
             or _column(ref)
+        if columns is not None and col not in columns:
+            continue
         v = inline = None
         for ch in c:
             tag = ch.tag
