@@ -351,8 +351,9 @@ class _Workbook:
                 if ref is not None:
                     last, col = ref, None  # its column is worked out only if needed
                 continue
-            if ref is not None:
-                last, col = ref, _column(ref)
+            if ref is not None:  # "A12" → 1 without a lookup of its letters (most cells)
+                last = ref
+                col = _LETTERS.get(ref[:1] if ref[1:2] in _DIGITS else ref) or _column(ref)
             s = c.get("s")
             style = int(s) if s else 0
             f = v = inline = None
@@ -375,7 +376,12 @@ class _Workbook:
                 if f is not None:
                     content = "f:" + normalise_formula(str(getattr(value, "text", value)))
                 else:
-                    content = normalise_value(value)
+                    key = (type(value), value)  # the same texts and numbers in every return
+                    content = _NORMAL.get(key, _MISSING)
+                    if content is _MISSING:
+                        content = normalise_value(value)
+                        if len(_NORMAL) < 65536:
+                            _NORMAL[key] = content
                 if content:
                     records.append((title, num - 1, col - 1, content))
         return cells, formulas
@@ -440,6 +446,10 @@ def _formula(f, ref, shared: dict):
 
 
 _COLUMNS: dict = {}
+_LETTERS = {chr(65 + k): k + 1 for k in range(26)}  # "A" -> 1 … "Z" -> 26
+_DIGITS = frozenset("0123456789")
+_NORMAL: dict = {}  # (type, value) -> normalise_value(value), for the fingerprint records
+_MISSING = object()
 
 
 def _column(ref: str) -> int:
@@ -642,8 +652,13 @@ def _filled_rows(rows: list[tuple], keys: tuple, columns: tuple):
     if t is None:
         return
     head, cols, rows = t
+    at = [cols.get(k) for k in columns]
     for r in range(head, len(rows)):
-        vals = [_get(rows[r], cols, k) for k in columns]
+        row = rows[r]
+        if not any(v is not None for v in row):  # a prepared row left empty
+            continue
+        n = len(row)
+        vals = [row[c] if c is not None and c < n else None for c in at]
         if any(v is not None and _text(v) is not None for v in vals[1:]):
             yield r + 1, vals
 

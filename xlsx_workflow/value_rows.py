@@ -13,7 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterator, Optional
 
-from .returns import _C, _IS, _MAIN, _ROW, _V, _Workbook, _column, _row_number
+from .returns import (_C, _DIGITS, _IS, _LETTERS, _MAIN, _ROW, _V, _Workbook, _column,
+                      _row_number)
 
 _SHEET_DATA = _MAIN + "sheetData"
 
@@ -62,8 +63,10 @@ def _values(book: _Workbook, row_el, columns: Optional[set]) -> tuple:
         if c.tag != _C:
             continue
         ref = c.get("r")
-        col = col + 1 if ref is None else _LETTERS.get(ref[:1] if ref[1:2].isdigit() else ref) \
-            or _column(ref)
+        if ref is None:
+            col += 1
+        else:  # "A12" → 1 without a lookup of its letters (most cells)
+            col = _LETTERS.get(ref[:1] if ref[1:2] in _DIGITS else ref) or _column(ref)
         if columns is not None and col not in columns:
             continue
         v = inline = None
@@ -94,5 +97,3 @@ def _values(book: _Workbook, row_el, columns: Optional[set]) -> tuple:
         line[k - 1] = value
     return tuple(line)
 
-
-_LETTERS = {chr(65 + k): k + 1 for k in range(26)}  # "A" -> 1 … "Z" -> 26
