@@ -16,6 +16,7 @@ from sys import intern
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import Optional
 
@@ -377,9 +378,15 @@ def row_height(cells: list) -> float:
     lines = 1
     for col, text in cells:
         if isinstance(text, str) and text:
-            units = sum(1.8 if ord(ch) > 0x2E80 else 1.0 for ch in text)
-            lines = max(lines, math.ceil(units / (COLUMNS[col][1] - 1)))
+            lines = max(lines, math.ceil(_width_units(text) / (COLUMNS[col][1] - 1)))
     return 13.5 * lines + 3
+
+
+@lru_cache(maxsize=1 << 16)
+def _width_units(text: str) -> float:
+    """Width units of a text, kept per text: clause texts and explanations recur in every
+    unit's rows (a seventh of write_review's time before; issue 13)."""
+    return sum(1.8 if ord(ch) > 0x2E80 else 1.0 for ch in text)
 
 
 def _status(clause, res, e: Optional[ReviewEntry], flag: Optional[Flag]) -> tuple[str, str]:
