@@ -90,6 +90,24 @@ def normalise_value(value) -> str | None:
     return ("s:" + text) if text else None
 
 
+_NORMALISED: dict = {}
+
+
+def normalised(value) -> str | None:
+    """`normalise_value`, kept per (type, value): every generated and every received workbook
+    repeats the same texts and numbers (the type keeps 1, 1.0 and True apart)."""
+    key = (type(value), value)
+    try:
+        return _NORMALISED[key]
+    except KeyError:
+        out = normalise_value(value)
+        if len(_NORMALISED) < 1 << 16:
+            _NORMALISED[key] = out
+        return out
+    except TypeError:  # an unhashable value: not kept
+        return normalise_value(value)
+
+
 def fingerprint(records: Iterable[tuple[str, int, int, str]]) -> str:
     """sha256 over (sheet, row, col, normalised content) lines in a fixed order."""
     lines = sorted(records)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .integrity import (CONTACT_FORM, META_SHEET, SELF_ASSESSMENT, Identity, fingerprint,
-                        identity_from, locked_intact, normalise_formula, normalise_value)
+                        identity_from, locked_intact, normalise_formula, normalised)
 from .messages import WorkflowError, issue
 from .rubric.model import Rubric
 from .workbook.plan import SCORE, SHEET, AssessmentPlan, build_plan
@@ -376,12 +376,7 @@ class _Workbook:
                 if f is not None:
                     content = "f:" + normalise_formula(str(getattr(value, "text", value)))
                 else:
-                    key = (type(value), value)  # the same texts and numbers in every return
-                    content = _NORMAL.get(key, _MISSING)
-                    if content is _MISSING:
-                        content = normalise_value(value)
-                        if len(_NORMAL) < 65536:
-                            _NORMAL[key] = content
+                    content = normalised(value)
                 if content:
                     records.append((title, num - 1, col - 1, content))
         return cells, formulas
@@ -448,8 +443,6 @@ def _formula(f, ref, shared: dict):
 _COLUMNS: dict = {}
 _LETTERS = {chr(65 + k): k + 1 for k in range(26)}  # "A" -> 1 … "Z" -> 26
 _DIGITS = frozenset("0123456789")
-_NORMAL: dict = {}  # (type, value) -> normalise_value(value), for the fingerprint records
-_MISSING = object()
 
 
 def _column(ref: str) -> int:

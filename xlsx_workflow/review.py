@@ -130,9 +130,11 @@ def read_review_entries(campaign: Campaign) -> tuple[dict, list[Issue]]:
 
 
 def _read_sheet(book: Optional[ValueBook], name: str, out: dict) -> list[Issue]:
-    first = book.rows(name) if book is not None else iter(())
-    header = {cell_text(v): c for c, v in enumerate(next(first, ()), 1)}
-    getattr(first, "close", lambda: None)()
+    header = {}
+    if book is not None:
+        first = book.rows(name)
+        header = {cell_text(v): c for c, v in enumerate(next(first, ()), 1)}
+        first.close()
     lost = [col for col in REQUIRED if col not in header]
     if lost:
         return [issue("S009", name, what=f"{WHAT}“{name}”" if name != SHEET else WHAT,

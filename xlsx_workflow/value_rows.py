@@ -13,10 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterator, Optional
 
-from .returns import (_C, _DIGITS, _IS, _LETTERS, _MAIN, _ROW, _V, _Workbook, _column,
-                      _row_number)
-
-_SHEET_DATA = _MAIN + "sheetData"
+from .returns import _C, _DIGITS, _IS, _LETTERS, _ROW, _V, _Workbook, _column, _row_number
 
 
 class ValueBook:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from xlsxwriter.worksheet import Worksheet
 
-from ..integrity import normalise_formula, normalise_value
+from ..integrity import normalise_formula, normalised
 from .styles import UNLOCKED, Styles
 
 _PREPARED: dict = {}
@@ -47,18 +47,6 @@ def _ok(rc, *what) -> None:
         raise WriteError(f"xlsxwriter {' '.join(map(str, what))} 返回 {rc}")
 
 
-_NORMAL: dict = {}
-
-
-def _normal(value) -> str | None:
-    """`normalise_value`, memoised: most texts and numbers recur in every unit's workbook."""
-    key = (type(value), value)
-    out = _NORMAL.get(key)
-    if out is None:
-        out = _NORMAL[key] = normalise_value(value)
-    return out
-
-
 class Sheet:
     """A worksheet with checked writes; `records` collects locked content (None: not recorded)."""
 
@@ -83,13 +71,13 @@ class Sheet:
         text = str(text)
         _ok(self.ws._write_string(row, col, text, fmt), "write_string", self.name)
         if self.records is not None and style not in UNLOCKED:
-            content = _normal(text)
+            content = normalised(text)
             if content:
                 self.records.append((self.name, row, col, content))
 
     def number(self, row: int, col: int, value, style: str) -> None:
         _ok(self.ws.write_number(row, col, value, self.styles[style]), "write_number", self.name)
-        self._record(row, col, style, _normal(value))
+        self._record(row, col, style, normalised(value))
 
     def formula(self, row: int, col: int, formula: str, style: str, value=None) -> None:
         _ok(self.ws.write_formula(row, col, formula, self.styles[style], value),
