@@ -158,6 +158,11 @@ class Layout:
         return self.root / REVIEW_DIR / "审核表.xlsx"
 
     @property
+    def review_cache_file(self) -> Path:
+        """What the last read of 审核表.xlsx found, by its SHA-256 (review_cache.py)."""
+        return self.root / SCORE_DIR / "审核表读取缓存.json"
+
+    @property
     def ranking_file(self) -> Path:
         """排名汇总.xlsx: ranking, indicator detail, losses, returns, issues, reviews, charts."""
         return self.root / REPORT_DIR / "排名汇总.xlsx"

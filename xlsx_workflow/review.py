@@ -29,6 +29,7 @@ from .messages import Issue, WorkflowError, issue
 from .params import (cell_text, formats, new_workbook, save, to_number,
                      write_value)
 from .results import ReviewRecord
+from . import review_cache
 from .value_rows import ValueBook
 from .rubric.expr import format_number
 
@@ -106,6 +107,28 @@ def read_review_entries(campaign: Campaign) -> tuple[dict, list[Issue]]:
     path = campaign.layout.review_file
     if not path.exists():
         return {}, []
+    try:
+        key = review_cache.file_key(path)
+    except OSError as e:
+        raise WorkflowError([issue("S007", str(path), what=WHAT, path=path,
+                                   detail=f"{type(e).__name__}: {e}"[:200],
+                                   command="review")]) from e
+    cache = campaign.layout.review_cache_file
+    kept = review_cache.load(cache, key[0], REQUIRED, _kept_entry)
+    if kept is not None:  # the same bytes as last read: the same rows (review_cache.py)
+        return kept, []
+    out, issues = _read_entries(path)
+    if not issues and review_cache.unchanged(path, key):
+        review_cache.store(cache, key[0], REQUIRED, out)
+    return out, issues
+
+
+def _kept_entry(code: str, cid: str, row: int, raw, reason: str, reviewer: str,
+                shown: Optional[Decimal], sheet: str, letters: dict) -> ReviewEntry:
+    return ReviewEntry(code, cid, row, raw, reason, reviewer, shown, None, sheet, letters)
+
+
+def _read_entries(path: Path) -> tuple[dict, list[Issue]]:
     # Streamed row by row: a full openpyxl load of 138,000 rows took over 1 GB, its read-only
     # mode some 12 ms per unit (issue 13).
     try:
