@@ -333,3 +333,34 @@ def test_a_campaign_without_scored_units_still_reports(tmp_path):
     assert "均取得满分" not in _all_text(doc)
     assert units[-1].name in _section(doc, "一、基本情况")  # not scored, named
     assert all(u.name in _section(doc, "四、存在问题") for u in units[:-1])
+
+
+def test_table_rows_written_as_xml_are_the_rows_python_docx_writes(tmp_path):
+    """`_table` writes plain body rows as XML of its own and the others through python-docx:
+    the document is the same byte for byte as one written wholly through python-docx."""
+    rows = [["1", "测试单位<甲>&\"乙\"", "82.00", "良好"],
+            ["2", "", "4.50", "合格"],                      # an empty cell
+            ["3", " 前后空格 ", "0.00", "不合格"],            # blanks at the ends
+            ["4", "一行\n两行", "1", "制表\t符"],             # break and tab
+            ["5", "全角　空格　", "2", "优秀"],
+            *[[str(k), f"单位{k}", f"{k}.5", "良好"] for k in range(6, 40)]]
+    assert table_document_xml(rows, fast=True) == table_document_xml(rows, fast=False)
+    assert table_document_xml(rows[5:], fast=True) == table_document_xml(rows[5:], fast=False)
+    with pytest.raises(ValueError):  # a control character is refused as python-docx refuses it
+        table_document_xml([["1", "坏\x01字符", "2", "良好"]], fast=True)
+
+
+def table_document_xml(rows: list, fast: bool) -> bytes:
+    """One table by report.docx_report._table; the document part's bytes."""
+    import io
+    import zipfile
+    from xlsx_workflow.report.blocks import Table
+    from xlsx_workflow.report.docx_report import _table
+    from xlsx_workflow.report.gbt9704 import setup
+    doc = Document()
+    setup(doc)
+    _table(doc, Table("排名", ["名次", "单位", "总分", "等级"], rows, [14, 36, 19, 16]), fast)
+    buf = io.BytesIO()
+    doc.save(buf)
+    with zipfile.ZipFile(buf) as z:
+        return z.read("word/document.xml")
