@@ -35,7 +35,8 @@ def write_feedback_sheets(result: CampaignResult, out_dir: Path, jobs: int = 2,
     workbook and the report), so no core waits for the other; each file is the same whatever
     the number of jobs."""
     out_dir = Path(out_dir)
-    paths = [out_dir / unit_file_name(u.code, u.name, FEEDBACK_SUFFIX) for u in result.scored]
+    scored = result.scored  # a property that filters every unit: once, not once per sheet
+    paths = [out_dir / unit_file_name(u.code, u.name, FEEDBACK_SUFFIX) for u in scored]
     jobs = max(1, min(jobs, len(paths), os.cpu_count() or 1))
     if "fork" not in multiprocessing.get_all_start_methods():  # Windows: one process
         jobs = 1
@@ -43,8 +44,9 @@ def write_feedback_sheets(result: CampaignResult, out_dir: Path, jobs: int = 2,
     if jobs == 1:
         if meanwhile:
             meanwhile()
-        return [write_feedback_sheet(result, u, p, latest) for u, p in zip(result.scored, paths)]
-    _SHARED[:] = [result, paths, latest]
+        return [write_feedback_sheet(result, u, p, latest, len(scored))
+                for u, p in zip(scored, paths)]
+    _SHARED[:] = [result, scored, paths, latest]
     try:
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
             done = pool.map(_write_one, range(len(paths)),
@@ -63,14 +65,14 @@ def write_feedback_sheets(result: CampaignResult, out_dir: Path, jobs: int = 2,
     return paths
 
 
-_SHARED: list = []  # [result, paths, latest reviews] of write_feedback_sheets, inherited by forked workers
+_SHARED: list = []  # [result, scored units, paths, latest reviews]: inherited by forked workers
 
 
 def _write_one(k: int) -> list:
     """Sheet k in a worker: [] when written, the issues of a WorkflowError otherwise."""
-    result, paths, latest = _SHARED
+    result, scored, paths, latest = _SHARED
     try:
-        write_feedback_sheet(result, result.scored[k], paths[k], latest)
+        write_feedback_sheet(result, scored[k], paths[k], latest, len(scored))
     except WorkflowError as e:
         return e.issues
     return []
@@ -88,26 +90,29 @@ def latest_reviews(result: CampaignResult) -> dict:
 
 
 def write_feedback_sheet(result: CampaignResult, unit: UnitResult, path: Path,
-                         latest: Optional[dict] = None) -> Path:
+                         latest: Optional[dict] = None, scored: Optional[int] = None) -> Path:
+    """One unit's 反馈单; `latest` (latest_reviews) and `scored` (how many units are scored)
+    are passed by write_feedback_sheets, which knows them once for all sheets."""
     title = f"{result.campaign.title}{FEEDBACK_SUFFIX}"
     latest = latest_reviews(result) if latest is None else latest
+    scored = len(result.scored) if scored is None else scored
     with ReportBook(path, result, title) as b:
         sh = b.sheet(SHEET)
-        _summary(sh, result, unit, title)
+        _summary(sh, unit, title, scored)
         end = _clauses(sh, result, unit, latest)
         _open_issues(sh, unit, end + 1)
         pages(sh, f"{result.campaign.title}　{unit.name}", False, HEADER_ROW)
     return Path(path)
 
 
-def _summary(sh: Sheet, result: CampaignResult, u: UnitResult, title: str) -> None:
+def _summary(sh: Sheet, u: UnitResult, title: str, scored: int) -> None:
     """Title, then label/value pairs in two columns of three rows."""
     s = u.score
     sh.merged_text(0, 0, 0, len(COLUMNS) - 1, title, "title")
     sh.call("set_row", 0, 30)
     parts = (f"基础分{format_number(s.base)}，加分{format_number(s.bonus)}，"
              f"扣分{format_number(s.deduction)}")
-    left = [("单位", u.name, "text"), ("名次/参评单位数", f"{s.rank}/{len(result.scored)}", "text"),
+    left = [("单位", u.name, "text"), ("名次/参评单位数", f"{s.rank}/{scored}", "text"),
             ("得分构成", parts, "text")]
     right = [("总分", s.total, "num"), ("等级", s.grade, "center"), ("得分率", s.rate, "pct")]
     for row, ((l_label, l_value, l_kind), (r_label, r_value, r_kind)) in enumerate(

@@ -140,6 +140,13 @@ def lines(text, width: float) -> int:
     """Lines a wrapped text takes in a column `width` characters wide (CJK counts two)."""
     if not isinstance(text, str) or not text:
         return 1
+    return _lines(text, width)
+
+
+@lru_cache(maxsize=1 << 16)
+def _lines(text: str, width: float) -> int:
+    """`lines` of a non-empty text, kept per (text, width): every 反馈单 measures the same
+    clause texts and explanations again (issue 13)."""
     room = max(1.0, width - 1.5)
     return sum(max(1, -(-display_width(part) // int(room))) for part in text.split("\n"))
 
@@ -153,9 +160,12 @@ def display_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
+_KIND_STYLE = {"num": "num", "pct": "pct", "int": "int", "time": "time", "center": "center"}
+
+
 def put(sh: Sheet, row: int, col: int, value, kind: str, muted: bool = False) -> None:
     """One cell by type; text always via write_string (never a formula or a link)."""
-    style = {"num": "num", "pct": "pct", "int": "int", "time": "time", "center": "center"}.get(kind, "cell")
+    style = _KIND_STYLE.get(kind, "cell")
     if muted:
         style = "muted" if style == "cell" else "muted_center"
     if value is None or value == "":

@@ -76,8 +76,10 @@ class Sheet:
                 self.records.append((self.name, row, col, content))
 
     def number(self, row: int, col: int, value, style: str) -> None:
-        _ok(self.ws.write_number(row, col, value, self.styles[style]), "write_number", self.name)
-        self._record(row, col, style, normalised(value))
+        fmt = self._formats.get(style) or self.styles[style]  # numbers: as `text` above
+        _ok(self.ws._write_number(row, col, value, fmt), "write_number", self.name)
+        if self.records is not None:
+            self._record(row, col, style, normalised(value))
 
     def formula(self, row: int, col: int, formula: str, style: str, value=None) -> None:
         _ok(self.ws.write_formula(row, col, formula, self.styles[style], value),
