@@ -7,7 +7,11 @@ process of its own so that its peak RSS (the process and its largest worker) is 
   score      `run_score` before a 审核表 exists
   review     `write_review` (writes 审核表.xlsx), run twice: first run, then re-run over it
   score+审核表 `run_score` once the 审核表 exists (aim: peak RSS ≤ 300 MB at 3,000 units)
-  report     `run_score` + `report.build.write_all(result, jobs=2)`
+  report     `run_score` + `report.build.write_all(result, jobs=2)`, as the office runs it after
+             `score`: the 审核表 is the one that score read, so its rows come from
+             score/审核表读取缓存.json (review_cache.py)
+  report, 审核表 changed   the same with that cache removed: the 审核表 is read in full, as after
+             a reviewer's edit
   floor      bare xlsxwriter writing the same cells as the report's workbooks (排名汇总 and every
              反馈单), on the same 2 cores (aim: report ≤ 2 × floor)
 
@@ -97,7 +101,14 @@ def phase_floor(camp: Path) -> dict:
     return {**out, "files": len(paths), "cells": cells}
 
 
+def phase_report_cold(camp: Path) -> dict:
+    from xlsx_workflow.campaign import load_campaign
+    load_campaign(camp).layout.review_cache_file.unlink(missing_ok=True)
+    return phase_report(camp)
+
+
 PHASES = {"score": phase_score, "review": phase_review, "report": phase_report,
+          "report-cold": phase_report_cold,
           "floor": phase_floor}
 
 
@@ -108,7 +119,9 @@ def child(phase: str, camp: Path) -> dict:
 
 
 def line(name: str, r: dict, n: int, floor: dict | None = None, aim: str = "") -> str:
-    text = (f"{name:14s} {r['seconds']:7.1f} s  {1000 * r['seconds'] / max(n, 1):7.1f} ms/unit  "
+    pad = 18 - sum(2 if ord(ch) > 0x2E80 else 1 for ch in name)  # CJK takes two columns
+    text = (f"{name}{' ' * max(1, pad)}{r['seconds']:7.1f} s  "
+            f"{1000 * r['seconds'] / max(n, 1):7.1f} ms/unit  "
             f"CPU {r['cpu']:7.1f} s ({r['cpu'] / max(r['seconds'], 1e-9):.2f} cores)  "
             f"peak RSS {r['peak_mb']:6.0f} MiB")
     if floor is not None:
@@ -124,6 +137,7 @@ def run_stages(camp: Path, n: int) -> list[str]:
     review2 = child("review", camp)
     scored = child("score", camp)
     report = child("report", camp)
+    cold = child("report-cold", camp)
     floor = child("floor", camp)
     rss = "aim: peak RSS ≤ 300 MB, linear ms/unit"
     return [line("score", score, n, aim=rss),
@@ -131,6 +145,7 @@ def run_stages(camp: Path, n: int) -> list[str]:
             line("review again", review2, n, aim=rss),
             line("score+审核表", scored, n, aim=rss),
             line("report", report, n, floor, f"aim ≤ 2.0 × floor, {report['files']} files"),
+            line("report 审核表改后", cold, n, floor, "the 审核表 read in full, not from its cache"),
             line("floor", floor, n, aim=f"bare xlsxwriter, {floor['files']} files, "
                                         f"{floor['cells']} cells")]
 

@@ -140,3 +140,15 @@ def test_a_sheet_with_problems_is_not_kept(tmp_path):
         entries, issues = read_review_entries(camp)
         assert [i.code for i in issues] == ["S009"]
     assert not camp.layout.review_cache_file.exists()
+
+
+def test_a_failed_write_leaves_no_cache_and_no_stray_file(reviewed, monkeypatch):
+    camp = reviewed
+    import xlsx_workflow.review_cache as review_cache
+    def full_disk(*a, **k):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(review_cache.json, "dump", full_disk)
+    entries, issues = read_review_entries(camp)
+    assert not issues and entries
+    folder = camp.layout.review_cache_file.parent
+    assert sorted(p.name for p in folder.iterdir()) == ["得分.json"]

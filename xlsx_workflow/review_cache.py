@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import tempfile
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -112,17 +113,22 @@ def store(cache: Path, digest: str, columns: tuple, entries: dict) -> None:
     except TypeError:
         return
     data = {"sha256": digest, "stamp": _stamp(columns), "sheets": sheets, "rows": rows}
-    tmp = cache.with_name(cache.name + ".tmp")
+    tmp = None
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "w", encoding="utf-8") as f:
+        # a name of its own: two reads at once (the console's threads) never share a file
+        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=cache.parent,
+                                         prefix=f".{cache.name}.", suffix=".tmp",
+                                         delete=False) as f:
+            tmp = Path(f.name)
             json.dump(data, f, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
         os.replace(tmp, cache)
     except (OSError, ValueError):
-        try:
-            tmp.unlink()
-        except OSError:
-            pass
+        if tmp is not None:
+            try:
+                tmp.unlink()
+            except OSError:
+                pass
 
 
 def _encode(v):
