@@ -119,3 +119,27 @@ def test_evaluate_reuses_the_closure_of_an_expression_it_has_seen():
     assert evaluate(expr, {"a": Decimal("1.25")}) == Decimal("2.5")
     same_text = parse("ROUND([a]*2,1)")  # equal but another object: compiled on its own
     assert evaluate(same_text, {"a": Decimal("1.25")}) == Decimal("2.5")
+
+
+def test_sum_of_references_and_rounding_to_fixed_places_as_the_tree_walk():
+    """The shortcuts for SUM([a],[b],…) and ROUND(x, 2) (issue 13) against the tree walk."""
+    import random
+
+    from xlsx_workflow.rubric.expr import Call, Num, Ref, _eval, compile_expr
+    rng = random.Random(3)
+    choices = [None, "", "是", True, False, Decimal("0"), Decimal("2"), Decimal("-1.5"),
+               Decimal("3.25"), Decimal("1E+30"), Decimal("0.045")]
+    names = set()
+    for _ in range(2000):
+        refs = tuple(Ref(rng.choice("abcdef")) for _ in range(rng.randint(0, 8)))
+        inner = Call("SUM", refs)
+        places = Num(Decimal(rng.choice(["0", "1", "2", "2.5", "-1", "40", "1E+6"])))
+        for expr in (inner, Call(rng.choice(["ROUND", "ROUNDUP", "ROUNDDOWN"]),
+                                 (inner, places))):
+            fn = compile_expr(expr)
+            names.add(fn.__name__)
+            for _ in range(3):
+                values = {n: rng.choice(choices) for n in "abcdef"}
+                want = _outcome(lambda: _eval(expr, values.get))
+                assert _outcome(lambda: fn(values.get)) == want, (expr, values)
+    assert {"sum_refs", "rounded_to"} <= names

@@ -50,7 +50,8 @@ def write_feedback_sheets(result: CampaignResult, out_dir: Path, jobs: int = 2,
     try:
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
             done = pool.map(_write_one, range(len(paths)),
-                            chunksize=max(1, len(paths) // (8 * jobs)))  # workers forked here
+                            # small chunks: no worker idles long at the end (workers fork here)
+                            chunksize=max(1, min(16, len(paths) // (8 * jobs))))
             try:
                 if meanwhile:
                     meanwhile()

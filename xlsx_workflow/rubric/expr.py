@@ -275,6 +275,15 @@ def _compile_call(e: Call) -> Callable:
         return _compile_aggregate(func, args, parts)
     if func in _ROUNDING and len(parts) == 2:
         x, places, mode = parts[0], parts[1], _ROUNDING[func]
+        if isinstance(args[1], Num) and type(args[1].value) is Decimal:
+            try:
+                exp = Decimal(1).scaleb(-int(args[1].value))  # ROUND(x, 2): the 0.01 once
+            except (ValueError, OverflowError, ArithmeticError):
+                exp = None
+            if exp is not None:
+                def rounded_to(get):
+                    return _number(x(get)).quantize(exp, rounding=mode)
+                return rounded_to
 
         def rounded(get):
             a, b = x(get), places(get)
@@ -290,6 +299,8 @@ def _compile_aggregate(func: str, args: tuple, parts: list) -> Callable:
     """MIN, MAX and SUM as `_apply` computes them, with the N() positions worked out once."""
     zeroed = [func != "SUM" and _maybe_reference(a) for a in args]
     pick = {"MIN": min, "MAX": max}.get(func)
+    if pick is None:  # SUM: a running total, added in the same order as sum() of the list
+        return _compile_sum(args, parts)
 
     def aggregate(get):
         nums = []
@@ -303,6 +314,35 @@ def _compile_aggregate(func: str, args: tuple, parts: list) -> Callable:
             return sum(nums, Decimal(0))
         return pick(nums, default=Decimal(0))
     return aggregate
+
+
+def _compile_sum(args: tuple, parts: list) -> Callable:
+    """SUM skips text and reads blank as 0. A subtotal is mostly SUM(ref, ref, …): its names
+    are then looked up directly, without a closure call each (a third of scoring; issue 13)."""
+    if all(isinstance(a, Ref) for a in args):
+        names = [a.name for a in args]
+
+        def sum_refs(get):
+            total = Decimal(0)
+            for name in names:
+                v = get(name)
+                if type(v) is Decimal:
+                    total = total + v
+                elif not isinstance(v, str):
+                    total = total + _number(v)
+            return total
+        return sum_refs
+
+    def sum_parts(get):
+        total = Decimal(0)
+        for part in parts:
+            v = part(get)
+            if type(v) is Decimal:
+                total = total + v
+            elif not isinstance(v, str):
+                total = total + _number(v)
+        return total
+    return sum_parts
 
 
 def _eval(e: Expr, get) -> Value:
