@@ -31,6 +31,7 @@ from .params import (cell_text, formats, new_workbook, save, to_number,
 from .results import ReviewRecord
 from . import review_cache
 from .value_rows import ValueBook
+from .workbook.checked import FastWorksheet
 from .rubric.expr import format_number
 
 SHEET = "审核表"
@@ -338,7 +339,7 @@ def write_review(campaign_dir) -> ReviewResult:
                 and u.score.clauses[c.id].status != NOT_APPLICABLE]
         if name == CONFIRM_SHEET and not rows:
             continue
-        got, was_kept = _write_sheet(wb.add_worksheet(name), rows, run, fmt)
+        got, was_kept = _write_sheet(wb.add_worksheet(name, FastWorksheet), rows, run, fmt)
         n, kept = n + got, kept + was_kept
     save(wb, tmp, path, WHAT)
     return ReviewResult(path, n, kept, len(run.flags), run.issues)

@@ -7,7 +7,8 @@ fingerprint as it is written (see integrity.py).
 """
 from __future__ import annotations
 
-from xlsxwriter.worksheet import Worksheet
+from xlsxwriter.utility import xl_rowcol_to_cell_fast
+from xlsxwriter.worksheet import CellBlankTuple, CellNumberTuple, CellStringTuple, Worksheet
 
 from ..integrity import normalise_formula, normalised
 from .styles import UNLOCKED, Styles
@@ -16,12 +17,34 @@ _PREPARED: dict = {}
 
 
 class FastWorksheet(Worksheet):
-    """xlsxwriter's worksheet with its formula preparation memoised.
+    """xlsxwriter's worksheet with its formula preparation memoised and its commonest cells
+    written in one step.
 
     `_prepare_formula` runs some 30 regular expressions over every formula and validation
     criterion; thousands of units repeat the same few hundred texts, so the result (a pure
     function of its arguments and the sheet's future-functions option) is cached per process.
+
+    `_write_cell` is xlsxwriter's innermost loop when the file is saved: for a formatted
+    shared-string, number or blank cell it builds an attribute list and runs a regular
+    expression over each attribute, though a cell reference and a format index never need
+    escaping. Those three cases are written here directly, to the same bytes (a 反馈单 saves
+    some 10 % faster; issue 13); every other cell goes to xlsxwriter's own method.
     """
+
+    def _write_cell(self, row: int, col: int, cell) -> None:
+        fmt, kind = cell.format, type(cell)
+        if fmt is None:
+            super()._write_cell(row, col, cell)
+        elif kind is CellStringTuple and not self.constant_memory:  # (else: an inline string)
+            self.fh.write(f'<c r="{xl_rowcol_to_cell_fast(row, col)}" s="{fmt._get_xf_index()}"'
+                          f' t="s"><v>{cell.string}</v></c>')
+        elif kind is CellNumberTuple:
+            self.fh.write(f'<c r="{xl_rowcol_to_cell_fast(row, col)}" s="{fmt._get_xf_index()}">'
+                          f'<v>{cell.number:.16G}</v></c>')
+        elif kind is CellBlankTuple:
+            self.fh.write(f'<c r="{xl_rowcol_to_cell_fast(row, col)}" s="{fmt._get_xf_index()}"/>')
+        else:
+            super()._write_cell(row, col, cell)
 
     def _prepare_formula(self, formula, *args, **kwargs):
         key = (formula, args, tuple(sorted(kwargs.items())), self.use_future_functions)
