@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Mapping, Optional
 
-from .rubric.expr import ExprError, evaluate, format_number
+from .rubric.expr import MAX_DIGITS, ExprError, evaluate, format_number, quantize_exactly
 from .rubric.kinds import COHORT_WORDS
 from .rubric.model import NUMERIC_TYPES, Clause, Rubric
 from .rubric.totals import (clause_name, dimension_expr, grade_expr, group_expr, indicator_expr,
@@ -150,7 +150,9 @@ def score_unit(rubric: Rubric, inputs: Mapping, params: Mapping | None = None,
     by_role = {r: sum((groups[g.id] for g in rubric.groups if g.role == r), Decimal(0))
                for r in ("base", "bonus", "deduction")}
     app_max = _applicable_max(rubric, indicators)
-    rate = (total / app_max).quantize(Decimal("0.0001")) if app_max > 0 else None
+    # a total is a sum of clause points of at most MAX_DIGITS digits each (expr.quantize_exactly)
+    rate = (quantize_exactly(total / app_max, Decimal("0.0001"), None, 2 * MAX_DIGITS)
+            if app_max > 0 else None)
     return UnitScore(unit_code, unit_name, clauses, indicators, dims, groups, by_role["base"],
                      by_role["bonus"], by_role["deduction"], total,
                      evaluate(plan.grade, cells), app_max, rate,
@@ -265,7 +267,8 @@ def _scaled(rubric: Rubric, total: Decimal, app_max: Decimal) -> Optional[Decima
         return None
     if app_max == base_max:
         return total
-    return (total * base_max / app_max).quantize(Decimal(1).scaleb(-rubric.places))
+    return quantize_exactly(total * base_max / app_max, Decimal(1).scaleb(-rubric.places),
+                            None, 2 * MAX_DIGITS)
 
 
 def ranking_basis(setting: str, scores: list[UnitScore]) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 import operator
-from decimal import ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_UP, ROUND_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_UP, ROUND_UP, Context, Decimal, InvalidOperation
 from typing import Callable, Mapping, Union
 
 Value = Union[Decimal, str, bool, None]
@@ -190,7 +190,24 @@ _ROUNDING = {"ROUND": ROUND_HALF_UP, "ROUNDUP": ROUND_UP, "ROUNDDOWN": ROUND_DOW
 
 def _round(x: Decimal, places: Decimal, mode) -> Decimal:
     exp = Decimal(1).scaleb(-int(places))
-    return x.quantize(exp, rounding=mode)
+    return quantize_exactly(x, exp, mode)
+
+
+MAX_DIGITS = 400  # a rounded number may hold this many digits (Excel: 1E+30 to 2 places is 1E+30)
+
+
+def quantize_exactly(x: Decimal, exp: Decimal, mode, limit: int = MAX_DIGITS) -> Decimal:
+    """x rounded to the place of `exp`. A number too long for the default 28 digits at that
+    place (a count of 1E+30 typed by mistake, rounded to 2 places) is rounded exactly with the
+    digits it needs, as Excel does; beyond `limit` digits it is #NUM! (an error of the clause,
+    not of the whole scoring run)."""
+    try:
+        return x.quantize(exp, rounding=mode)
+    except InvalidOperation:
+        digits = x.adjusted() - exp.adjusted() + 2 if x.is_finite() else 0
+        if 28 < digits <= limit:
+            return x.quantize(exp, rounding=mode, context=Context(prec=digits))
+        raise ExprError(f"#NUM!: {x} 位数过多，无法取整") from None
 
 
 def evaluate(expr: Expr, lookup: Mapping[str, Value] | Callable[[str], Value]) -> Value:
@@ -282,7 +299,7 @@ def _compile_call(e: Call) -> Callable:
                 exp = None
             if exp is not None:
                 def rounded_to(get):
-                    return _number(x(get)).quantize(exp, rounding=mode)
+                    return quantize_exactly(_number(x(get)), exp, mode)
                 return rounded_to
 
         def rounded(get):

@@ -5,7 +5,7 @@ the Python score; explanations only describe inputs and results, they never deci
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Callable
 
 from .expr import Expr, Num, Op, Ref, Text, call, evaluate, format_number, if_, num, refs
@@ -29,9 +29,11 @@ def fmt(v) -> str:
     if v is None or v == "":
         return "未填"
     if isinstance(v, Decimal):
-        if v != v.quantize(Decimal("0.0001")):
-            return "约" + format_number(v.quantize(Decimal("0.0001")))
-        return format_number(v)
+        try:
+            shown = v.quantize(Decimal("0.0001"))
+        except InvalidOperation:  # 24 digits or more before the point (a slip): 1E+30
+            return str(v.normalize())
+        return format_number(v) if v == shown else "约" + format_number(shown)
     return str(v)
 
 
