@@ -275,6 +275,26 @@ def test_evidence_files_are_those_sent_beside_the_return():
     assert evidence_for(got[6], got) == ["3.doc"]
     assert evidence_for(got[8], got) is None  # two returns in one folder: cannot tell
     assert evidence_for(got[9], got) == ["a.pdf", "b.pdf"]  # …unless a folder is named after it
+
+
+def test_a_folder_is_named_after_one_return_only():
+    """`12-材料` is not the evidence of `1.xlsx`; `浉河区自评表2-材料` belongs to
+    `浉河区自评表2.xlsx` (a second version beside the first), not to `浉河区自评表.xlsx`."""
+    def rec(name, kind=EVIDENCE):
+        return Received(Path("/x"), name, 1, "h", kind=kind)
+    got = [rec("收件/1.xlsx", WORKBOOK), rec("收件/12.xlsx", WORKBOOK), rec("收件/3.xlsx", WORKBOOK),
+           rec("收件/1-材料/a.pdf"), rec("收件/12-材料/b.pdf"), rec("收件/12材料/c.pdf"),
+           rec("收件/3a/d.pdf"), rec("收件/3材料/e.pdf"),
+           rec("收件/x/浉河区自评表.xlsx", WORKBOOK), rec("收件/x/浉河区自评表2.xlsx", WORKBOOK),
+           rec("收件/x/浉河区自评表材料/f.pdf"), rec("收件/x/浉河区自评表2-材料/g.pdf")]
+    index = EvidenceIndex(got)
+    assert index.evidence_for(got[0]) == ["a.pdf"]
+    assert index.evidence_for(got[1]) == ["b.pdf", "c.pdf"]
+    assert index.evidence_for(got[2]) == ["e.pdf"]  # 3a is another name, 3材料 is its folder
+    assert index.evidence_for(got[8]) == ["f.pdf"]
+    assert index.evidence_for(got[9]) == ["g.pdf"]
+    for r in (got[0], got[1], got[2], got[8], got[9]):
+        assert index.evidence_for(r) == _evidence_one_by_one(r, got), r.name
     assert evidence_for(rec("自评表.xlsx", WORKBOOK), got) is None  # a file given alone
 
 
@@ -287,10 +307,19 @@ def _evidence_one_by_one(ret, received):
     stem = PurePosixPath(ret.name.split("!")[-1]).stem
     evidence = [r for r in received if folder_of(r).startswith(folder)
                 and r.kind not in (WORKBOOK, ARCHIVE) and r.path is not None and not r.refused]
-    own = [r for r in evidence if r.name[len(folder):].split("/")[0].startswith(stem)
-           and "/" in r.name[len(folder):]]
     returns = [r for r in received if folder_of(r).startswith(folder)
                and r.kind == WORKBOOK and "联系人" not in r.name]
+    beside = [PurePosixPath(r.name.split("!")[-1]).stem for r in returns if folder_of(r) == folder]
+
+    def mine(part):  # named after this return: begins with its name, which does not go on with
+        # more ASCII letters or digits, and no other return beside it has a longer such name
+        def after(s):
+            rest = part[len(s):]
+            return part.startswith(s) and not (rest and s and (s[-1] + rest[0]).isascii()
+                                               and (s[-1] + rest[0]).isalnum())
+        return after(stem) and not any(len(t) > len(stem) and after(t) for t in beside)
+    own = [r for r in evidence if mine(r.name[len(folder):].split("/")[0])
+           and "/" in r.name[len(folder):]]
     chosen = evidence if len(returns) == 1 else own
     return sorted(PurePosixPath(r.name.split("!")[-1]).name for r in chosen) or None
 

@@ -1,7 +1,7 @@
 """Which received files are the evidence sent with a return, for a whole batch at once.
 
 A return's evidence is what lies in a folder beside it named after it (`浉河区自评表.xlsx` +
-`浉河区自评表-材料/`), and, when the return is the only self-assessment in its folder or zip,
+`浉河区自评表-材料/`; `named_after`), and, when the return is the only self-assessment in its folder or zip,
 every other file there (sub-folders included). The batch is indexed once (folders sorted, each
 folder's files grouped by their first path part), so a batch of thousands of returns in one
 folder is not scanned once per return.
@@ -61,6 +61,10 @@ class EvidenceIndex:
                                   [part for part, _ in nested], [r for _, r in nested])
         return self._memo[folder]
 
+    def _stems(self, folder: str) -> list[str]:
+        """The names (without extension) of the returns directly in `folder`."""
+        return [_stem(r) for r in self._direct.get(folder, ()) if _is_return(r)]
+
     def evidence_for(self, ret: Received) -> Optional[list[str]]:
         """Names of the files sent with `ret`; None when no files can be told to belong to it
         (the checks on sent files are then skipped)."""
@@ -71,15 +75,39 @@ class EvidenceIndex:
         if returns == 1:
             chosen = evidence
         else:
-            stem = PurePosixPath(ret.name.split("!")[-1]).stem
+            stem = _stem(ret)
+            longer = [t for t in self._stems(folder) if len(t) > len(stem) and t.startswith(stem)]
             k = bisect_left(parts, stem)
             chosen = []
             while k < len(parts) and parts[k].startswith(stem):
-                chosen.append(nested[k])
+                if named_after(parts[k], stem, longer):
+                    chosen.append(nested[k])
                 k += 1
         if not chosen:  # nothing came with it: the evidence may follow by other means
             return None
         return sorted(PurePosixPath(r.name.split("!")[-1]).name for r in chosen)
+
+
+def _stem(r: Received) -> str:
+    return PurePosixPath(r.name.split("!")[-1]).stem
+
+
+def named_after(part: str, stem: str, longer: list[str] = ()) -> bool:
+    """True when the folder `part` is named after the return `stem`: it begins with it
+    (`浉河区自评表-材料`, `浉河区自评表材料`, `浉河区自评表`), the name does not go on with the
+    same run of ASCII letters or digits (`12-材料` is not named after `1`), and no other return
+    beside it has a longer name that the folder begins with (`浉河区自评表2-材料` belongs to
+    `浉河区自评表2`, not to `浉河区自评表`)."""
+    if not part.startswith(stem):
+        return False
+    rest = part[len(stem):]
+    if stem and rest and _word(stem[-1]) and _word(rest[0]):
+        return False
+    return not any(named_after(part, t) for t in longer)
+
+
+def _word(ch: str) -> bool:
+    return ch.isascii() and ch.isalnum()
 
 
 def evidence_for(ret: Received, received: list[Received]) -> Optional[list[str]]:
