@@ -277,6 +277,23 @@ def test_evidence_files_are_those_sent_beside_the_return():
     assert evidence_for(got[9], got) == ["a.pdf", "b.pdf"]  # …unless a folder is named after it
 
 
+def test_evidence_of_a_folder_of_thousands_of_returns_reads_each_name_once(monkeypatch):
+    """3,000 returns in one folder, every 7th with its 材料 folder: each return's name is worked
+    out a bounded number of times, not once per other return (that made import quadratic)."""
+    import xlsx_workflow.ingest.evidence as ev
+    calls = []
+    real = ev._stem
+    monkeypatch.setattr(ev, "_stem", lambda r: calls.append(r) or real(r))
+    got = [Received(Path("/x"), f"收件/{k:04d}-自评表.xlsx", 1, "h", kind=WORKBOOK)
+           for k in range(3000)]
+    got += [Received(Path("/x"), f"收件/{k:04d}-自评表-材料/a.pdf", 1, "h", kind=EVIDENCE)
+            for k in range(0, 3000, 7)]
+    index = EvidenceIndex(got)
+    found = [index.evidence_for(r) for r in got[:3000]]
+    assert sum(1 for f in found if f) == len(range(0, 3000, 7))
+    assert len(calls) <= 2 * 3000
+
+
 def test_a_folder_is_named_after_one_return_only():
     """`12-材料` is not the evidence of `1.xlsx`; `浉河区自评表2-材料` belongs to
     `浉河区自评表2.xlsx` (a second version beside the first), not to `浉河区自评表.xlsx`."""

@@ -39,6 +39,7 @@ class EvidenceIndex:
         self._folders = sorted(by_folder)
         self._direct = by_folder
         self._memo: dict[str, tuple] = {}
+        self._stems: dict[str, list[str]] = {}  # folder → its returns' names, sorted
 
     def _under(self, folder: str) -> list[Received]:
         """Every file in `folder` or below it, in received order within each folder."""
@@ -61,9 +62,19 @@ class EvidenceIndex:
                                   [part for part, _ in nested], [r for _, r in nested])
         return self._memo[folder]
 
-    def _stems(self, folder: str) -> list[str]:
-        """The names (without extension) of the returns directly in `folder`."""
-        return [_stem(r) for r in self._direct.get(folder, ()) if _is_return(r)]
+    def _longer(self, folder: str, stem: str) -> list[str]:
+        """The names (without extension) of the other returns directly in `folder` that begin
+        with `stem` and are longer (sorted once per folder, then found by bisection)."""
+        if folder not in self._stems:
+            self._stems[folder] = sorted(_stem(r) for r in self._direct.get(folder, ())
+                                         if _is_return(r))
+        stems = self._stems[folder]
+        k, out = bisect_left(stems, stem), []
+        while k < len(stems) and stems[k].startswith(stem):
+            if len(stems[k]) > len(stem):
+                out.append(stems[k])
+            k += 1
+        return out
 
     def evidence_for(self, ret: Received) -> Optional[list[str]]:
         """Names of the files sent with `ret`; None when no files can be told to belong to it
@@ -76,13 +87,14 @@ class EvidenceIndex:
             chosen = evidence
         else:
             stem = _stem(ret)
-            longer = [t for t in self._stems(folder) if len(t) > len(stem) and t.startswith(stem)]
             k = bisect_left(parts, stem)
             chosen = []
             while k < len(parts) and parts[k].startswith(stem):
-                if named_after(parts[k], stem, longer):
-                    chosen.append(nested[k])
+                chosen.append(k)
                 k += 1
+            if chosen:  # (most returns have no folder: the other names are not looked at)
+                longer = self._longer(folder, stem)
+                chosen = [nested[k] for k in chosen if named_after(parts[k], stem, longer)]
         if not chosen:  # nothing came with it: the evidence may follow by other means
             return None
         return sorted(PurePosixPath(r.name.split("!")[-1]).name for r in chosen)
