@@ -219,6 +219,16 @@ def test_report_average_leaves_out_units_with_not_applicable_indicators(tmp_path
     mean = (sum(counties) / len(counties)).quantize(Decimal("0.01"))
     assert f"参加计分的15个单位中指标全部适用的10个单位平均得分{mean.normalize():f}分" in text \
         or f"指标全部适用的10个单位平均得分{mean}分" in text
+    # 最高/最低分 name the counties that have them; the 功能区 ranked first by 得分率 (not among
+    # them: its points are not compared with theirs) is named as first, and by what
+    names = {u["unit_code"]: u["unit_name"] for u in doc["units"]}
+    top = max(counties)
+    best = [names[u["unit_code"]] for u in doc["units"]
+            if u["unit_code"] < "411591" and Decimal(str(u["total"])) == top]
+    assert f"最高{top.normalize():f}分（{'、'.join(best)}）" in text
+    zone = names["411591"]
+    assert f"按得分率（得分占适用满分的比例）排名，{zone}名列第一。" in text
+    assert f"{zone}得分最高" not in text
 
 
 # --- item 6: facts the office knows better, confirmed in bulk -----------------------------------

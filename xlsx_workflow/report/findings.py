@@ -43,6 +43,7 @@ def report_context(result: CampaignResult) -> dict:
     # 平均/最高/最低分 compare like with like: units with 不适用 indicators are left out
     full = [u for u in scored if not u.score.partial]
     totals = [u.score.total for u in full]
+    top, bottom = (max(totals), min(totals)) if totals else (None, None)
     ctx = {
         "title": camp.title, "year": camp.year, "office": camp.office.name,
         "rubric_title": rub.title, "rubric_id": rub.id, "rubric_version": rub.version,
@@ -60,8 +61,12 @@ def report_context(result: CampaignResult) -> dict:
         "has_deduction": any(g.role == "deduction" for g in rub.groups),
         "base_max": num(_base_max(rub)), "bonus_max": num(_group_max(rub, "bonus")),
         "deduction_max": num(_group_max(rub, "deduction")),
-        "average": num(_mean(totals)), "highest": num(max(totals)) if totals else "—",
-        "lowest": num(min(totals)) if totals else "—",
+        "average": num(_mean(totals)), "highest": num(top), "lowest": num(bottom),
+        # who has those scores (of the same units), and who ranks first when that is another
+        # unit (ranked by 得分率, or a unit with 不适用 indicators ranked by points)
+        "highest_units": _few([u.name for u in full if u.score.total == top]),
+        "lowest_units": _few([u.name for u in full if u.score.total == bottom]),
+        "first": _first(scored, {u.code for u in full if u.score.total == top}),
         "average_scope": _average_scope(len(scored), len(full)),
         "ranking": [_row(u, rub.places) for u in scored],
         "grades": _grades(result),
@@ -72,6 +77,23 @@ def report_context(result: CampaignResult) -> dict:
     ctx["dimensions"] = _dimensions(result)
     ctx["problems"] = _problems(result.units)
     return ctx
+
+
+def _first(scored: list[UnitResult], best: set) -> dict | None:
+    """The units ranked first, and by what, when the report's 最高分 (units `best`) does not
+    name them."""
+    first = [u for u in scored if u.score.rank == 1]
+    if not first or {u.code for u in first} <= best:
+        return None
+    by = "得分率（得分占适用满分的比例）" if first[0].score.ranked_by == "rate" else "总分"
+    return {"names": _few([u.name for u in first]), "by": by}
+
+
+def _few(names: list[str]) -> str:
+    """'甲、乙', or '甲、乙、丙、丁、戊等12个单位' when more than TOP share a score."""
+    if len(names) <= TOP:
+        return "、".join(names)
+    return "、".join(names[:TOP]) + f"等{len(names)}个单位"
 
 
 def _row(u: UnitResult, places: int) -> dict:
