@@ -1,10 +1,10 @@
 """Which received files are the evidence sent with a return, for a whole batch at once.
 
 A return's evidence is what lies in a folder beside it named after it (`浉河区自评表.xlsx` +
-`浉河区自评表-材料/`; `named_after`), and, when the return is the only self-assessment in its folder or zip,
-every other file there (sub-folders included). The batch is indexed once (folders sorted, each
-folder's files grouped by their first path part), so a batch of thousands of returns in one
-folder is not scanned once per return.
+`浉河区自评表-材料/`; see `named_after`), and, when the return is the only self-assessment in
+its folder or zip, every other file there (sub-folders included). The batch is indexed once
+(folders sorted, each folder's files grouped by their first path part), so a batch of thousands
+of returns in one folder is not scanned once per return.
 """
 from __future__ import annotations
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 import operator
-from decimal import ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_UP, ROUND_UP, Context, Decimal, InvalidOperation
+from decimal import (ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_UP, ROUND_UP, Context, Decimal,
+                     InvalidOperation)
 from typing import Callable, Mapping, Union
 
 Value = Union[Decimal, str, bool, None]
