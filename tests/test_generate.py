@@ -138,6 +138,33 @@ def test_scores_are_the_rubric_formulas_with_the_engine_cached_values(made):
     assert cached[below("等次").coordinate].value == blank.grade
 
 
+def _summary_cell(path, label: str):
+    """The formula and cached value under a summary label of a generated 自评表."""
+    ws = openpyxl.load_workbook(path)["自评表"]
+    cached = openpyxl.load_workbook(path, data_only=True)["自评表"]
+    top, _ = header(ws)
+    at = next(c for row in ws.iter_rows(max_row=top - 1) for c in row if c.value == label)
+    below = ws.cell(at.row + 1, at.column)
+    return below.value, cached[below.coordinate].value
+
+
+@pytest.mark.skipif("anti-counterfeit-2021" not in builtin_ids(), reason="built-in rubric")
+def test_a_unit_with_not_applicable_indicators_sees_its_grade_on_its_scaled_total(tmp_path):
+    """In a campaign graded by 得分率 (auto, with 功能区 among the units), a 功能区's 等次 cell
+    grades ROUND(总分 × 满分 ÷ 适用满分), as the engine grades it; a county's grades its 总分."""
+    camp = init_campaign(tmp_path, "anti-counterfeit-2021", deadline="2022-05-27")
+    res = generate_campaign(tmp_path, jobs=1)
+    books = {w.unit_code: w.path for w in res.workbooks}
+    zone = next(u for u in camp.units if u.type == "功能区")
+    county = next(u for u in camp.units if u.type != "功能区")
+    formula, cached = _summary_cell(books[zone.code], "等次（按折算得分）")
+    blank = score_unit(camp.rubric, {}, unit_type=zone.type)
+    assert f"*100/{blank.applicable_max.normalize():f}" in formula and formula.startswith("=IF(")
+    assert "ROUND(" in formula and cached == camp.rubric.grade_for(blank.scaled)
+    formula, cached = _summary_cell(books[county.code], "等次")
+    assert formula.startswith("=IF(") and "ROUND(" not in formula and "/" not in formula
+
+
 def test_validations_on_every_input(made):
     camp, res = made
     book = openpyxl.load_workbook(res.workbooks[0].path)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Mapping, Optional
 
 from .rubric.expr import MAX_DIGITS, ExprError, evaluate, format_number, quantize_exactly
@@ -267,8 +267,9 @@ def _scaled(rubric: Rubric, total: Decimal, app_max: Decimal) -> Optional[Decima
         return None
     if app_max == base_max:
         return total
+    # rounded half up, as ROUND in the 自评表's 等次 formula and in Excel (workbook/plan.py)
     return quantize_exactly(total * base_max / app_max, Decimal(1).scaleb(-rubric.places),
-                            None, 2 * MAX_DIGITS)
+                            ROUND_HALF_UP, 2 * MAX_DIGITS)
 
 
 def ranking_basis(setting: str, scores: list[UnitScore]) -> str:

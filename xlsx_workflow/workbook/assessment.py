@@ -17,9 +17,13 @@ HINT = ("浅黄色单元格为填报区，其余单元格已锁定。“自评�
         "“待市级核定”项需要市级数据，暂按0分计。")
 
 
+SCALED_GRADE_LABEL = "等次（按折算得分）"
+
+
 def write_assessment(sheet: Sheet, plan: AssessmentPlan, unit, title: str, deadline: str,
-                     lists: OptionLists) -> None:
-    """Write the whole sheet for `unit` (its type decides the 不适用 indicators)."""
+                     lists: OptionLists, by_rate: bool = False) -> None:
+    """Write the whole sheet for `unit` (its type decides the 不适用 indicators). `by_rate`: the
+    campaign grades units with 不适用 indicators by 折算得分, and so does this 等次 cell."""
     last = len(COLUMNS) - 1
     for col, w in enumerate(WIDTHS):
         sheet.call("set_column", col, col, w)
@@ -29,11 +33,15 @@ def write_assessment(sheet: Sheet, plan: AssessmentPlan, unit, title: str, deadl
     line = f"填报单位：{unit_text(unit.name, unit.code)}" + (f"　　报送截止：{deadline}" if deadline else "")
     sheet.merged_text(1, 0, 1, last, line, "subtitle")
     cached = plan.blank_values(unit.type)
+    scaled = plan.scaled_grade(unit.type) if by_rate else None
     for s in plan.summary:
-        sheet.merged_text(s.row - 1, s.cols[0], s.row - 1, s.cols[1], s.label, "summary_label")
+        label, formula, value = s.label, s.formula, cached[s.name]
+        if s.name == "grade" and scaled is not None:
+            label, (formula, value) = SCALED_GRADE_LABEL, scaled
+        sheet.merged_text(s.row - 1, s.cols[0], s.row - 1, s.cols[1], label, "summary_label")
         style = "summary_total" if s.name in ("total", "grade") else "summary_value"
         sheet.merge(s.row, s.cols[0], s.row, s.cols[1], style)
-        sheet.formula(s.row, s.cols[0], s.formula, style, cached[s.name])
+        sheet.formula(s.row, s.cols[0], formula, style, value)
     sheet.merged_text(plan.hint_row, 0, plan.hint_row, last, HINT, "hint")
     for col, (name, _) in enumerate(COLUMNS):
         sheet.text(plan.header_row, col, name, "header")

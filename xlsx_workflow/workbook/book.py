@@ -14,6 +14,7 @@ from pathlib import Path
 import xlsxwriter
 
 from ..campaign import Campaign
+from ..engine import AUTO, RATE
 from ..integrity import CONTACT_FORM, META_SHEET, PROPERTY_PREFIX, SELF_ASSESSMENT, Identity, fingerprint
 from ..rubric.model import Unit
 from .assessment import write_assessment
@@ -38,6 +39,7 @@ class BookContext:
     plan: AssessmentPlan
     lists: OptionLists
     has_deductions: bool
+    by_rate: bool = False  # 等次 by 折算得分 for units with 不适用 indicators (engine.ranking_basis)
 
 
 def book_context(campaign: Campaign) -> BookContext:
@@ -45,7 +47,10 @@ def book_context(campaign: Campaign) -> BookContext:
     roles = {d.id: g.role for g in rubric.groups for d in rubric.dimensions if d.group == g.id}
     deductions = [f"{c.id} {i.name}" for i in rubric.indicators if roles.get(i.dimension) == "deduction"
                   for c in i.clauses if not c.office_only]
-    return BookContext(campaign, build_plan(rubric), option_lists(rubric, deductions), bool(deductions))
+    partial = any(not i.applies_to(u.type) for u in campaign.units for i in rubric.indicators)
+    by_rate = campaign.ranking == RATE or (campaign.ranking == AUTO and partial)
+    return BookContext(campaign, build_plan(rubric), option_lists(rubric, deductions),
+                       bool(deductions), by_rate)
 
 
 def page_for(ctx: BookContext, unit: Unit) -> Page:
@@ -64,7 +69,8 @@ def write_self_assessment(path: Path, ctx: BookContext, unit: Unit) -> None:
     with _Book(path, ctx, unit, SELF_ASSESSMENT) as b:
         write_guide(b.sheet(GUIDE_SHEET), page)
         deadline = page.materials_deadline and f"{page.materials_deadline}前"
-        write_assessment(b.sheet(SHEET), ctx.plan, unit, ctx.campaign.title, deadline, ctx.lists)
+        write_assessment(b.sheet(SHEET), ctx.plan, unit, ctx.campaign.title, deadline, ctx.lists,
+                         ctx.by_rate)
         write_evidence(b.sheet(EVIDENCE_SHEET), page)
         if ctx.has_deductions:
             write_deductions(b.sheet(DEDUCTION_SHEET), page)

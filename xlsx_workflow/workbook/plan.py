@@ -14,7 +14,7 @@ from openpyxl.utils.cell import get_column_letter
 
 from ..engine import score_unit, value_labels
 from ..rubric.export import VERB, lines_needed, points_text
-from ..rubric.expr import Ref, format_number, refs, to_excel
+from ..rubric.expr import Call, Num, Op, Ref, format_number, refs, to_excel
 from ..rubric.model import Clause, Field, Indicator, Rubric
 from ..rubric.totals import (clause_name, dimension_expr, grade_expr, group_expr, indicator_expr,
                              total_expr)
@@ -92,6 +92,25 @@ class AssessmentPlan:
     def blank_values(self, unit_type: str) -> dict:
         """Cached values of the score cells in a blank workbook for this unit type (engine's)."""
         return _blank_values(self, unit_type)
+
+    def scaled_grade(self, unit_type: str) -> tuple[str, object] | None:
+        """For a unit type with 不适用 indicators, graded by 得分率: the 等次 formula on its
+        折算得分 (总分 ÷ 适用满分 × 满分, rounded as the engine rounds it) and its cached value
+        in a blank workbook; None when every indicator applies (the 等次 is on the 总分)."""
+        key = ("scaled", str(unit_type), getattr(unit_type, "excluded", frozenset()))
+        if key not in self._blank:
+            self._blank[key] = self._scaled_grade(unit_type)
+        return self._blank[key]
+
+    def _scaled_grade(self, unit_type: str) -> tuple[str, object] | None:
+        blank = score_unit(self.rubric, {}, unit_type=unit_type)
+        base_max = sum((g.max for g in self.rubric.groups if g.role == "base"), Decimal(0))
+        if blank.applicable_max == base_max or blank.applicable_max <= 0:
+            return None
+        scaled = Call("ROUND", (Op("/", Op("*", Ref("total"), Num(base_max)),
+                                   Num(blank.applicable_max)), Num(Decimal(self.rubric.places))))
+        formula = "=" + to_excel(grade_expr(self.rubric, scaled), self.addresses.__getitem__)
+        return formula, excel_value(self.rubric.grade_for(blank.scaled))
 
 
 def build_plan(rubric: Rubric) -> AssessmentPlan:
