@@ -274,8 +274,14 @@ def _scaled(rubric: Rubric, total: Decimal, app_max: Decimal) -> Optional[Decima
 
 def ranking_basis(setting: str, scores: list[UnitScore]) -> str:
     """RATE or POINTS from campaign.yaml `ranking`: auto is rate as soon as a unit has 不适用."""
+    return basis_for(setting, any(s.partial for s in scores))
+
+
+def basis_for(setting: str, any_partial: bool) -> str:
+    """`ranking_basis` when it is known whether any unit has 不适用 indicators (the generator
+    knows it from the unit list, before any score)."""
     if setting == AUTO:
-        return RATE if any(s.partial for s in scores) else POINTS
+        return RATE if any_partial else POINTS
     return setting
 
 

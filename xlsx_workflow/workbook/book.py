@@ -14,7 +14,7 @@ from pathlib import Path
 import xlsxwriter
 
 from ..campaign import Campaign
-from ..engine import AUTO, RATE
+from ..engine import RATE, basis_for
 from ..integrity import CONTACT_FORM, META_SHEET, PROPERTY_PREFIX, SELF_ASSESSMENT, Identity, fingerprint
 from ..rubric.model import Unit
 from .assessment import write_assessment
@@ -39,7 +39,7 @@ class BookContext:
     plan: AssessmentPlan
     lists: OptionLists
     has_deductions: bool
-    by_rate: bool = False  # 等次 by 折算得分 for units with 不适用 indicators (engine.ranking_basis)
+    by_rate: bool = False  # 等次 by 折算得分 for units with 不适用 indicators (engine.basis_for)
 
 
 def book_context(campaign: Campaign) -> BookContext:
@@ -48,7 +48,7 @@ def book_context(campaign: Campaign) -> BookContext:
     deductions = [f"{c.id} {i.name}" for i in rubric.indicators if roles.get(i.dimension) == "deduction"
                   for c in i.clauses if not c.office_only]
     partial = any(not i.applies_to(u.type) for u in campaign.units for i in rubric.indicators)
-    by_rate = campaign.ranking == RATE or (campaign.ranking == AUTO and partial)
+    by_rate = basis_for(campaign.ranking, partial) == RATE
     return BookContext(campaign, build_plan(rubric), option_lists(rubric, deductions),
                        bool(deductions), by_rate)
 
