@@ -251,24 +251,28 @@ def _explain(c: Clause, values: dict, points: Decimal) -> str:
     return text
 
 
+def base_max(rubric: Rubric) -> Decimal:
+    """The full base points (满分) of the rubric: what 折算得分 scales to."""
+    return sum((g.max for g in rubric.groups if g.role == "base"), Decimal(0))
+
+
 def _applicable_max(rubric: Rubric, indicators: dict) -> Decimal:
     """The base points a unit can reach: the base maximum less its 不适用 indicators."""
-    base_max = sum((g.max for g in rubric.groups if g.role == "base"), Decimal(0))
     base_dims = {d.id for d in rubric.dimensions if rubric.group_of(d.id).role == "base"}
     lost = sum((i.max for i in rubric.indicators
                 if i.dimension in base_dims and not indicators[i.id].applicable), Decimal(0))
-    return max(Decimal(0), base_max - lost)
+    return max(Decimal(0), base_max(rubric) - lost)
 
 
 def _scaled(rubric: Rubric, total: Decimal, app_max: Decimal) -> Optional[Decimal]:
     """折算得分: the total as if every indicator applied (= total when all do)."""
-    base_max = sum((g.max for g in rubric.groups if g.role == "base"), Decimal(0))
+    full = base_max(rubric)
     if app_max <= 0:
         return None
-    if app_max == base_max:
+    if app_max == full:
         return total
     # rounded half up, as ROUND in the 自评表's 等次 formula and in Excel (workbook/plan.py)
-    return quantize_exactly(total * base_max / app_max, Decimal(1).scaleb(-rubric.places),
+    return quantize_exactly(total * full / app_max, Decimal(1).scaleb(-rubric.places),
                             ROUND_HALF_UP, 2 * MAX_DIGITS)
 
 

@@ -88,13 +88,13 @@ class EvidenceIndex:
         else:
             stem = _stem(ret)
             k = bisect_left(parts, stem)
-            chosen = []
+            begin = []  # positions of the folders whose names begin with the return's
             while k < len(parts) and parts[k].startswith(stem):
-                chosen.append(k)
+                begin.append(k)
                 k += 1
-            if chosen:  # (most returns have no folder: the other names are not looked at)
-                longer = self._longer(folder, stem)
-                chosen = [nested[k] for k in chosen if named_after(parts[k], stem, longer)]
+            # (most returns have no folder: the other returns' names are then not looked at)
+            longer = self._longer(folder, stem) if begin else []
+            chosen = [nested[k] for k in begin if named_after(parts[k], stem, longer)]
         if not chosen:  # nothing came with it: the evidence may follow by other means
             return None
         return sorted(PurePosixPath(r.name.split("!")[-1]).name for r in chosen)
@@ -104,7 +104,7 @@ def _stem(r: Received) -> str:
     return PurePosixPath(r.name.split("!")[-1]).stem
 
 
-def named_after(part: str, stem: str, longer: list[str] = ()) -> bool:
+def named_after(part: str, stem: str, longer: tuple | list = ()) -> bool:
     """True when the folder `part` is named after the return `stem`: it begins with it
     (`浉河区自评表-材料`, `浉河区自评表材料`, `浉河区自评表`), the name does not go on with the
     same run of ASCII letters or digits (`12-材料` is not named after `1`), and no other return

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from openpyxl.utils.cell import get_column_letter
 
-from ..engine import score_unit, value_labels
+from ..engine import base_max, score_unit, value_labels
 from ..rubric.export import VERB, lines_needed, points_text
 from ..rubric.expr import Call, Num, Op, Ref, format_number, refs, to_excel
 from ..rubric.model import Clause, Field, Indicator, Rubric
@@ -104,10 +104,10 @@ class AssessmentPlan:
 
     def _scaled_grade(self, unit_type: str) -> tuple[str, object] | None:
         blank = score_unit(self.rubric, {}, unit_type=unit_type)
-        base_max = sum((g.max for g in self.rubric.groups if g.role == "base"), Decimal(0))
-        if blank.applicable_max == base_max or blank.applicable_max <= 0:
+        full = base_max(self.rubric)
+        if blank.applicable_max == full or blank.applicable_max <= 0:
             return None
-        scaled = Call("ROUND", (Op("/", Op("*", Ref("total"), Num(base_max)),
+        scaled = Call("ROUND", (Op("/", Op("*", Ref("total"), Num(full)),
                                    Num(blank.applicable_max)), Num(Decimal(self.rubric.places))))
         formula = "=" + to_excel(grade_expr(self.rubric, scaled), self.addresses.__getitem__)
         return formula, excel_value(self.rubric.grade_for(blank.scaled))
