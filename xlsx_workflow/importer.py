@@ -14,7 +14,7 @@ import os
 import shutil
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -73,11 +73,8 @@ def import_paths(campaign_dir, paths: list, progress: Optional[Progress] = None,
         with Ledger(lay.ledger_file, campaign.deadlines.get("materials")) as led:
             import_id = led.begin_import([str(Path(p).resolve()) for p in paths])
             lap("collect")
-            outcomes = _archive_all(received, lay.archive_dir, paths)
-            lap("archive")
-            known = _known(led, outcomes)
-            jobs_list = [j for j in _jobs(received, outcomes) if j[0] not in known]
-            results = {**known, **_examine_all(campaign, jobs_list, jobs, progress)}
+            outcomes, results = _archive_and_examine(campaign, led, received, paths, jobs,
+                                                     progress, lap)
             lap("examine")
             _record_all(led, import_id, campaign, outcomes, results, now, started)
             led.finish_import(import_id)
@@ -142,11 +139,100 @@ def _stopwatch():
     return lap
 
 
-# --- archive ----------------------------------------------------------------------------------
+# --- archive, then examine each file once it is archived ------------------------------------
+
+def _archive_and_examine(campaign: Campaign, led: Ledger, received: list[Received], paths: list,
+                         n_jobs: int, progress: Optional[Progress], lap) -> tuple[list, dict]:
+    """(an outcome per received file, in received order; {index: Examined} of the workbooks).
+
+    Files are archived in threads (each copy ends with an fsync, which waits on the disk, not
+    the CPU, and the waits overlap); each workbook goes to the process pool as soon as it is
+    archived, so the disk's waits overlap the checks too. A return already in the ledger is not
+    read again (re-importing changes nothing). Results come back in any order: the ledger is
+    written afterwards in received order."""
+    global _CAMPAIGN
+    _CAMPAIGN = campaign  # forked workers inherit it
+    archive_dir, index = campaign.layout.archive_dir, EvidenceIndex(received)
+    total = sum(1 for rec in received if _examinable(rec))
+    tick = _Ticker(progress, total)
+    n_jobs = max(1, min(n_jobs, total, os.cpu_count() or 1))
+    results: dict = {}
+    if n_jobs == 1:
+        outcomes = _archive_all(received, archive_dir, paths)
+        lap("archive")
+        for n, (rec, o) in enumerate(zip(received, outcomes)):
+            stored = _known(led, o)
+            job = None if stored else _job(n, rec, o, index)
+            if stored is not None or job is not None:
+                results[n] = stored or _examine_job(job)[1]
+            if _examinable(rec):
+                tick(1)
+        return outcomes, results
+    chunk = max(1, min(16, total // (n_jobs * 8)))
+    with ProcessPoolExecutor(n_jobs, initializer=_init_worker,
+                             initargs=(str(campaign.root),)) as pool:
+        # Start the workers before the archive threads: a process forked while other threads
+        # run could inherit a lock one of them holds.
+        for started in [pool.submit(os.getpid) for _ in range(n_jobs)]:
+            started.result()
+        try:
+            outcomes, pending = _archive_feeding(pool, led, received, archive_dir, paths,
+                                                 index, chunk, results, tick)
+            lap("archive")
+            for done in as_completed(pending):
+                for n, ex in done.result():
+                    results[n] = ex
+                    tick(1)
+        except BaseException:
+            pool.shutdown(cancel_futures=True)
+            raise
+    return outcomes, results
+
+
+def _archive_feeding(pool, led: Ledger, received: list[Received], archive_dir: Path,
+                     paths: list, index: EvidenceIndex, chunk: int, results: dict,
+                     tick) -> tuple[list, list]:
+    """Archive every file in threads and hand each new workbook, once archived, to `pool` (in
+    batches of `chunk`); returns (outcomes in received order, the pool's futures). Returns the
+    ledger knows go straight into `results`."""
+    outcomes, pending, batch = [], [], []
+    with ThreadPoolExecutor(ARCHIVE_THREADS) as threads:
+        futures = [threads.submit(_archive, rec, archive_dir, paths) for rec in received]
+        for n, (rec, fut) in enumerate(zip(received, futures)):
+            o = fut.result()
+            outcomes.append(o)
+            stored = _known(led, o)
+            if stored is not None:
+                results[n] = stored
+            if not _examinable(rec):
+                continue
+            job = None if stored else _job(n, rec, o, index)
+            if job is None:
+                tick(1)
+                continue
+            batch.append(job)
+            if len(batch) >= chunk:
+                pending.append(pool.submit(_examine_jobs, batch))
+                batch = []
+    if batch:
+        pending.append(pool.submit(_examine_jobs, batch))
+    return outcomes, pending
+
+
+class _Ticker:
+    """progress(done, total) after each file looked at (examined, or known from the ledger)."""
+
+    def __init__(self, progress: Optional[Progress], total: int):
+        self.progress, self.total, self.done = progress, total, 0
+
+    def __call__(self, k: int) -> None:
+        self.done += k
+        if self.progress:
+            self.progress(self.done, self.total)
+
 
 def _archive_all(received: list[Received], archive_dir: Path, paths: list) -> list[FileOutcome]:
-    """Archive every file, in threads: each copy ends with an fsync, which waits on the disk,
-    not the CPU, and the waits overlap. The order of the result is the order received."""
+    """Archive every file, in threads (the fsyncs overlap); in received order."""
     with ThreadPoolExecutor(ARCHIVE_THREADS) as pool:
         return list(pool.map(lambda rec: _archive(rec, archive_dir, paths), received))
 
@@ -177,27 +263,26 @@ def _original_path(rec: Received, paths: list) -> str:
     return rec.name
 
 
-def _known(led: Ledger, outcomes: list[FileOutcome]) -> dict:
-    """Returns already in the ledger, by index: not read again (re-importing changes nothing)."""
-    out = {}
-    for n, o in enumerate(outcomes):
-        stored = led.find(o.sha256) if o.kind == WORKBOOK and o.sha256 else None
-        if stored is not None:
-            out[n] = Examined(stored.kind, stored.unit_code, "", stored.status, stored.total,
-                              stored.values, [Issue(**i) for i in stored.issues])
-    return out
+def _known(led: Ledger, o: FileOutcome) -> Optional[Examined]:
+    """What the ledger holds for a workbook already imported, else None."""
+    stored = led.find(o.sha256) if o.kind == WORKBOOK and o.sha256 else None
+    if stored is None:
+        return None
+    return Examined(stored.kind, stored.unit_code, "", stored.status, stored.total,
+                    stored.values, [Issue(**i) for i in stored.issues])
 
 
 # --- examine (in worker processes) ------------------------------------------------------------
 
-def _jobs(received: list[Received], outcomes: list[FileOutcome]) -> list[tuple]:
-    """(index, file, evidence names or None) for each workbook-like file that can be read."""
-    out = []
-    index = EvidenceIndex(received)
-    for n, (rec, o) in enumerate(zip(received, outcomes)):
-        if rec.kind == WORKBOOK and not rec.refused and o.source:
-            out.append((n, o.source, rec.name, index.evidence_for(rec)))
-    return out
+def _examinable(rec: Received) -> bool:
+    return rec.kind == WORKBOOK and not rec.refused
+
+
+def _job(n: int, rec: Received, o: FileOutcome, index: EvidenceIndex) -> Optional[tuple]:
+    """(index, file, name, evidence names or None) of an archived workbook, else None."""
+    if not (_examinable(rec) and o.source):
+        return None
+    return n, o.source, rec.name, index.evidence_for(rec)
 
 
 _CAMPAIGN: Optional[Campaign] = None
@@ -209,30 +294,8 @@ def _init_worker(root: str) -> None:
         _CAMPAIGN = load_campaign(root)
 
 
-def _examine_all(campaign: Campaign, jobs: list, n_jobs: int, progress) -> dict:
-    """Examine the files in a process pool; results by index (completion order does not matter:
-    the ledger is written afterwards in collect order)."""
-    global _CAMPAIGN
-    _CAMPAIGN = campaign  # forked workers inherit it
-    total, out = len(jobs), {}
-    n_jobs = max(1, min(n_jobs, total, os.cpu_count() or 1))
-    if n_jobs == 1:
-        results = map(_examine_job, jobs)
-        return _gather(results, progress, total)
-    with ProcessPoolExecutor(n_jobs, initializer=_init_worker,
-                             initargs=(str(campaign.root),)) as pool:
-        chunk = max(1, min(16, total // (n_jobs * 8)))
-        out = _gather(pool.map(_examine_job, jobs, chunksize=chunk), progress, total)
-    return out
-
-
-def _gather(results, progress, total: int) -> dict:
-    out = {}
-    for done, (index, examined) in enumerate(results, 1):
-        out[index] = examined
-        if progress:
-            progress(done, total)
-    return out
+def _examine_jobs(jobs: list) -> list[tuple[int, Examined]]:
+    return [_examine_job(job) for job in jobs]
 
 
 def _examine_job(job: tuple) -> tuple[int, Examined]:
