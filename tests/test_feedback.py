@@ -133,3 +133,19 @@ def test_whole_file_problems_get_no_marked_copy(camp, tmp_path):  # noqa: F811
     assert [p.rsplit("/", 1)[-1] for p in ret.feedback] == ["未识别-x-问题清单.xlsx"]
     ws = openpyxl.load_workbook(ret.feedback[0])["问题清单"]
     assert "标注" not in ws["A3"].value
+
+
+def test_earlier_feedback_is_indexed_by_stem_once_per_folder(tmp_path):
+    from xlsx_workflow.feedback import _earlier_feedback
+    names = ["411502-浉河区-问题清单.xlsx", "411502-浉河区-2-标注.xlsx",
+             "411502-浉河区东-问题清单.xlsx", "411503-平桥区-联系人表-问题清单.xlsx",
+             "说明.xlsx", "411504-罗山县-问题清单.xlsx.tmp"]
+    for name in names:
+        (tmp_path / name).write_bytes(b"")
+    found = {stem: [p.name for p in paths] for stem, paths in _earlier_feedback(tmp_path).items()}
+    assert found == {  # a numbered name (-2) counts for its unit's stem and for itself
+        "411502-浉河区": ["411502-浉河区-2-标注.xlsx", "411502-浉河区-问题清单.xlsx"],
+        "411502-浉河区-2": ["411502-浉河区-2-标注.xlsx"],
+        "411502-浉河区东": ["411502-浉河区东-问题清单.xlsx"],
+        "411503-平桥区-联系人表": ["411503-平桥区-联系人表-问题清单.xlsx"]}
+    assert _earlier_feedback(tmp_path / "none") == {}

@@ -55,6 +55,7 @@ def jobs_for(campaign, result) -> list[tuple]:
     out, used = [], set()
     folder = campaign.layout.feedback_dir
     newest = _newest(campaign, result)
+    earlier = _earlier_feedback(folder)
     for o in result.returns:
         if o.already_imported:
             continue
@@ -62,7 +63,8 @@ def jobs_for(campaign, result) -> list[tuple]:
             continue  # an older version than one in the ledger: its feedback would be stale
         stem = _stem(o)
         if o.unit_code:
-            remove_stale(folder, stem)  # a new version: the old feedback no longer applies
+            for stale in earlier.pop(stem, ()):  # a new version: the old feedback no longer applies
+                stale.unlink(missing_ok=True)
         found = problems(o.issues)
         if not found:
             continue
@@ -92,13 +94,24 @@ def _newest(campaign, result) -> dict:
     return {key: history[0].sha256 for key, history in found.items() if history}
 
 
-def remove_stale(folder: Path, stem: str) -> None:
-    """Delete earlier feedback files of one unit's workbook (`<stem>[-n]-问题清单/标注.xlsx`)."""
-    pattern = re.compile(rf"{re.escape(stem)}(-\d+)?-({LIST_SUFFIX}|{MARKED_SUFFIX})\.xlsx")
-    if folder.is_dir():
-        for p in folder.iterdir():
-            if pattern.fullmatch(p.name):
-                p.unlink(missing_ok=True)
+_FEEDBACK_NAME = re.compile(rf"(?P<base>.+)-(?:{LIST_SUFFIX}|{MARKED_SUFFIX})\.xlsx")
+_NUMBERED = re.compile(r"-\d+$")
+
+
+def _earlier_feedback(folder: Path) -> dict:
+    """{stem: [its feedback files]} of the folder, read once per import: `<stem>[-n]-问题清单.xlsx`
+    and `<stem>[-n]-标注.xlsx` (a name ending in -n counts for both stems it may be)."""
+    out: dict = {}
+    if not folder.is_dir():
+        return out
+    for p in sorted(folder.iterdir()):
+        m = _FEEDBACK_NAME.fullmatch(p.name)
+        if m is None:
+            continue
+        base = m.group("base")
+        for stem in dict.fromkeys((base, _NUMBERED.sub("", base))):
+            out.setdefault(stem, []).append(p)
+    return out
 
 
 def _stem(o) -> str:
@@ -176,7 +189,8 @@ def split_message(text: str) -> tuple[str, str]:
 def write_issue_list(job: FeedbackJob, path: Path) -> None:
     import xlsxwriter
     tmp = path.with_name(f".{path.stem}.tmp")
-    book = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False})
+    book = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False,
+                                          "in_memory": True})
     try:
         ws = book.add_worksheet("问题清单")
         f = _formats(book)
