@@ -152,10 +152,16 @@ def test_reimport_changes_nothing(camp, tmp_path):
     for k, unit in enumerate(c.units[:2]):
         fill(wbs[unit.code], tmp_path / "inbox" / f"{k}.xlsx", valid_values(c, k))
     (tmp_path / "inbox" / "broken.xlsx").write_bytes(b"PK\x03\x04broken")
-    first = import_paths(c.root, [tmp_path / "inbox"], jobs=2, now=ON_TIME)
+    ticks: list = []
+    first = import_paths(c.root, [tmp_path / "inbox"], jobs=2, now=ON_TIME,
+                         progress=lambda *t: ticks.append(t))
+    assert ticks == [(1, 3), (2, 3), (3, 3)]  # each file once, as it is examined
     before = {t: ledger_rows(c.root, t) for t in ("returns", "received")}
     feedback = {p: Path(p).stat().st_mtime_ns for p in first.feedback_files}
-    again = import_paths(c.root, [tmp_path / "inbox"], jobs=2, now=LATER)
+    ticks.clear()
+    again = import_paths(c.root, [tmp_path / "inbox"], jobs=2, now=LATER,
+                         progress=lambda *t: ticks.append(t))
+    assert ticks == [(1, 3), (2, 3), (3, 3)]  # known from the ledger: counted, not read
     assert {t: ledger_rows(c.root, t) for t in ("returns", "received")} == before
     assert all(r.already_imported and "L003" in codes(r) for r in again.returns)
     assert [(r.status, r.total) for r in again.returns] == \
