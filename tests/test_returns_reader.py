@@ -18,6 +18,7 @@ import pytest
 from returns_corpus import CONTACT_FORM_ONLY, CONTACT_KINDS, CORPUS, make_valid
 from xlsx_workflow.campaign import init_campaign
 from xlsx_workflow.generate import generate_campaign
+from xlsx_workflow.ingest import sniff
 from xlsx_workflow.integrity import (SELF_ASSESSMENT, _identity, normalise_formula,
                                      normalise_value)
 from xlsx_workflow.office import convert
@@ -87,12 +88,16 @@ def _protection(path, book):
 # --- comparison ----------------------------------------------------------------------------------
 
 def _same(path: Path, rubric) -> None:
-    new, old = read_return(path, rubric), reference_read(path, rubric)
-    for name in new.__dataclass_fields__:
-        a, b = getattr(new, name), getattr(old, name)
-        if name in ("values", "self_scores", "contacts", "evidence", "deductions"):
-            assert _typed(a) == _typed(b), (path.name, name)  # 1 and 1.0 and True differ here
-        assert a == b, (path.name, name)
+    """The reader agrees with the reference, reading the file itself and reading the parts
+    that sniff kept (as the import does)."""
+    old, kept = reference_read(path, rubric), {}
+    sniff(path, kept)
+    for new in (read_return(path, rubric), read_return(path, rubric, kept)):
+        for name in new.__dataclass_fields__:
+            a, b = getattr(new, name), getattr(old, name)
+            if name in ("values", "self_scores", "contacts", "evidence", "deductions"):
+                assert _typed(a) == _typed(b), (path.name, name)  # 1, 1.0 and True differ here
+            assert a == b, (path.name, name)
 
 
 def _typed(value):
@@ -207,3 +212,18 @@ def test_examine_keeps_the_units_self_scores(ip, tmp_path):
     scores = self_scores_of(stored)
     assert scores and all(scores[c] == Decimal(str(data.self_scores[c])) for c in scores)
     assert set(inputs_of(stored)) == {f.id for f in camp.rubric.unit_fields}
+
+
+def test_the_parts_sniff_checked_are_not_decompressed_again(ip, monkeypatch):
+    camp, workbook, _ = ip
+    kept = {}
+    assert sniff(workbook, kept) == []
+    with zipfile.ZipFile(workbook) as z:
+        xml = {n: z.read(n) for n in z.namelist() if n.endswith((".xml", ".rels"))}
+    assert kept == xml  # every part, whole
+    read = []
+    real = zipfile.ZipFile.read
+    monkeypatch.setattr(zipfile.ZipFile, "read", lambda z, n, *a: read.append(n) or real(z, n, *a))
+    data = read_return(workbook, camp.rubric, kept)
+    assert read == [] and data.fingerprint_ok
+    assert read_return(workbook, camp.rubric).fingerprint_ok and read  # without: from the zip

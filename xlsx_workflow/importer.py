@@ -311,11 +311,12 @@ def examine(path: Path, campaign: Campaign, evidence: Optional[list[str]] = None
     from .checks import IDENTITY_FLAG_CODES, check_return, check_values, filled_contacts, unit_for
     from .returns import UNRECOGNISED, read_return
     from .structure import check_structure, merge_structure_issues
-    found = sniff(path)
+    parts: dict = {}  # the XML parts as sniff checked them: the reader parses those bytes
+    found = sniff(path, parts)
     if any(i.severity == ERROR for i in found):
         return Examined(issues=found)
     try:
-        data = read_return(path, campaign.rubric)
+        data = read_return(path, campaign.rubric, parts)
     except WorkflowError as e:
         return Examined(issues=found + e.issues)
     unit = unit_for(data, campaign)

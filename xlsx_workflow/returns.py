@@ -96,12 +96,13 @@ class ReturnData:
     duplicate_rows: list = field(default_factory=list)  # [(field id, CellRef of 填报值, value)]
 
 
-def read_return(path: Path, rubric: Rubric) -> ReturnData:
+def read_return(path: Path, rubric: Rubric, parts: dict | None = None) -> ReturnData:
     """Read `path` as a return of `rubric`. Raises WorkflowError (T010) only when the file cannot
-    be read as a workbook at all; anything odd inside is recorded for the checks."""
+    be read as a workbook at all; anything odd inside is recorded for the checks. `parts`: the
+    XML parts sniff kept ({name: bytes}), read from there instead of decompressed again."""
     path = Path(path)
     try:
-        with _Workbook(path) as book:
+        with _Workbook(path, parts) as book:
             sheets, records, cached = {}, [], None
             for sheet in book.sheets:
                 if sheet.state != "visible":
@@ -182,9 +183,10 @@ class _Sheet:
 class _Workbook:
     """The parts of one .xlsx that a return needs: sheets, styles, strings, properties."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, parts: dict | None = None):
         self.zip = zipfile.ZipFile(path)
-        self._raw_parts: dict = {}  # sheet parts read once (protection and cells)
+        # parts read once (sheets: protection and cells), or as sniff kept them
+        self._raw_parts: dict = dict(parts or {})
         try:
             self.names = set(self.zip.namelist())
             self._load()
@@ -205,7 +207,7 @@ class _Workbook:
         if rels_path not in self.names:
             return {}
         out = {}
-        for r in parse_xml(self.zip.read(rels_path)).iter(_REL):
+        for r in parse_xml(self._raw(rels_path)).iter(_REL):
             target = r.get("Target") or ""
             if r.get("TargetMode") == "External":
                 continue
@@ -220,7 +222,7 @@ class _Workbook:
         top = self._rels("")
         book_part = next((t for k, t in top.values() if k.endswith("/officeDocument")),
                          "xl/workbook.xml")
-        root = parse_xml(self.zip.read(book_part))
+        root = parse_xml(self._raw(book_part))
         rels = self._rels(book_part)
         pr = root.find(_MAIN + "workbookPr")
         self.epoch = (CALENDAR_MAC_1904 if pr is not None and _bool(pr.get("date1904"))
@@ -242,7 +244,7 @@ class _Workbook:
         # styles: per cellXfs index, locked (openpyxl's default: locked) and date formats
         self.locked, self.dates, self.timedeltas = [True], set(), set()
         if "xl/styles.xml" in self.names:
-            styles = parse_xml(self.zip.read("xl/styles.xml"))
+            styles = parse_xml(self._raw("xl/styles.xml"))
             custom = {int(n.get("numFmtId")): n.get("formatCode")
                       for n in styles.iter(_MAIN + "numFmt")}
             xfs = styles.find(_MAIN + "cellXfs")
@@ -260,7 +262,7 @@ class _Workbook:
     def _strings(self, part: str) -> list:
         """The shared strings as plain text (openpyxl drops the 'x005F_' of escaped escapes)."""
         out = []
-        for si in parse_xml(self.zip.read(part)).iter(_MAIN + "si"):
+        for si in parse_xml(self._raw(part)).iter(_MAIN + "si"):
             out.append(_text_of(si).replace("x005F_", ""))
         return out
 
@@ -269,7 +271,7 @@ class _Workbook:
         if "docProps/custom.xml" not in self.names:
             return {}
         out = {}
-        for prop in parse_xml(self.zip.read("docProps/custom.xml")).iter(_CUSTOM):
+        for prop in parse_xml(self._raw("docProps/custom.xml")).iter(_CUSTOM):
             for child in prop:
                 if not isinstance(child.tag, str) or not child.tag.startswith(_VT):
                     continue

@@ -52,8 +52,10 @@ def human_size(n: int) -> str:
     return f"{n / MB:.1f} MB" if n >= MB // 10 else f"{n / 1024:.1f} KB"
 
 
-def check_open_package(zf: zipfile.ZipFile) -> list[Issue]:
-    """All problems of an open zip that claims to be an .xlsx (first one of each kind)."""
+def check_open_package(zf: zipfile.ZipFile, keep: dict | None = None) -> list[Issue]:
+    """All problems of an open zip that claims to be an .xlsx (first one of each kind). With
+    `keep`, the bytes of every XML part decoded whole go into it by part name, so that the
+    reader parses exactly the bytes checked here without decompressing them again."""
     infos = [i for i in zf.infolist() if not i.is_dir()]
     bomb = _bomb_detail(zf.infolist())
     if bomb:
@@ -66,7 +68,7 @@ def check_open_package(zf: zipfile.ZipFile) -> list[Issue]:
     for info in infos:
         if info.flag_bits & 0x1:
             return [issue("F007")]
-        part, problem = scan_part(zf, info)
+        part, problem = scan_part(zf, info, keep)
         if problem:
             return [problem]
         parts.append(part)
@@ -131,8 +133,10 @@ def _read_small(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int = 64 * 10
 
 # --- one member -------------------------------------------------------------------------------
 
-def scan_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[Part, Issue | None]:
-    """Decode an XML-looking member to its end in bounded chunks; (what it holds, its problem)."""
+def scan_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo,
+              keep: dict | None = None) -> tuple[Part, Issue | None]:
+    """Decode an XML-looking member to its end in bounded chunks; (what it holds, its problem).
+    With `keep`, a part decoded whole without a problem is kept there: {name: its bytes}."""
     part = Part(info.filename)
     with zf.open(info) as stream:
         head = stream.read(CHUNK)
@@ -146,7 +150,11 @@ def scan_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[Part, Issue |
         bad = _bad_encoding(head, encoding)
         if bad:
             return part, issue("F033", part=info.filename, encoding=bad)
-        return _decode_all(part, stream, head, encoding)
+        raw = [] if keep is not None else None
+        part, problem = _decode_all(part, stream, head, encoding, raw)
+        if raw is not None and problem is None:
+            keep[info.filename] = b"".join(raw)
+        return part, problem
 
 
 def xml_encoding(head: bytes) -> str | None:
@@ -178,11 +186,14 @@ def _bad_encoding(head: bytes, encoding: str) -> str:
     return "" if declared in allowed else m.group(1)
 
 
-def _decode_all(part: Part, stream, head: bytes, encoding: str) -> tuple[Part, Issue | None]:
+def _decode_all(part: Part, stream, head: bytes, encoding: str,
+                raw: list | None = None) -> tuple[Part, Issue | None]:
     decoder = codecs.getincrementaldecoder(encoding)("strict")
     kept, tail, first, chunk = [], "", None, head
     try:
         while chunk:
+            if raw is not None:
+                raw.append(chunk)
             text = decoder.decode(chunk)
             window = tail + text
             if any(marker in window for marker in DTD_MARKERS):

@@ -24,8 +24,9 @@ FOREIGN_MAGICS = [  # (magic, what a person would call it)
 ]
 
 
-def sniff(path: Path) -> list[Issue]:
-    """All file-level problems of one received file, found without parsing its XML."""
+def sniff(path: Path, keep: dict | None = None) -> list[Issue]:
+    """All file-level problems of one received file, found without parsing its XML. With
+    `keep` (a dict), a zip package's XML parts, as checked, are left there for the reader."""
     path = Path(path)
     size = path.stat().st_size
     if size == 0:
@@ -36,7 +37,7 @@ def sniff(path: Path) -> list[Issue]:
         head = f.read(4096)
     ext = path.suffix.lower()
     if head.startswith(ZIP_MAGICS):
-        return _check_package(path)
+        return _check_package(path, keep)
     if head.startswith(OLE_MAGIC):
         return _check_ole(path, ext)
     for magic, kind in FOREIGN_MAGICS:
@@ -148,10 +149,10 @@ def _sector(data: bytes, sid: int, ssize: int) -> bytes:
 
 # --- zip packages: .xlsx and look-alikes (see package.py) ------------------------------------
 
-def _check_package(path: Path) -> list[Issue]:
+def _check_package(path: Path, keep: dict | None = None) -> list[Issue]:
     try:
         with zipfile.ZipFile(path) as zf:
-            return check_open_package(zf)
+            return check_open_package(zf, keep)
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError,
             NotImplementedError, RuntimeError) as e:
         return [issue("F008", detail=_zip_error_text(e))]
