@@ -110,11 +110,9 @@ def normalised(value) -> str | None:
 
 def fingerprint(records: Iterable[tuple[str, int, int, str]]) -> str:
     """sha256 over (sheet, row, col, normalised content) lines in a fixed order."""
-    lines = sorted(records)
-    h = hashlib.sha256()
-    for sheet, row, col, content in lines:
-        h.update(f"{sheet}!{get_column_letter(col + 1)}{row + 1}\t{content}\n".encode("utf-8"))
-    return h.hexdigest()
+    text = "".join([f"{sheet}!{get_column_letter(col + 1)}{row + 1}\t{content}\n"
+                    for sheet, row, col, content in sorted(records)])
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()  # one update: the same digest
 
 
 _REF = re.compile(r"(?<![A-Z0-9_.!'$])([A-Z]{1,3})(\d+)(?![0-9A-Z_(!])")

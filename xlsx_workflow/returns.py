@@ -342,7 +342,7 @@ class _Workbook:
     def _cells(self, row_el, num: int, shared: dict, title: str, records: list | None):
         """{column: value as with formulas}, {column: cached value} of the formula cells."""
         cells, formulas = {}, {}
-        col, last, locked = 0, None, self.locked
+        col, last, locked, strings, dates = 0, None, self.locked, self.strings, self.dates
         for c in row_el:
             if c.tag != _C:
                 continue
@@ -369,7 +369,13 @@ class _Workbook:
                         f = ch
                 elif tag == _IS and inline is None:
                     inline = ch
-            value = self._value(c.get("t", "n"), v, inline, style)
+            t = c.get("t", "n")
+            if v and t == "s":  # the commonest two cases of _value, without the call
+                value = strings[int(v)]
+            elif v and t == "n" and style not in dates:
+                value = float(v) if ("." in v or "E" in v or "e" in v) else int(v)
+            else:
+                value = self._value(t, v, inline, style)
             if f is not None:
                 formulas[col] = value
                 value = _formula(f, ref, shared)
@@ -650,11 +656,11 @@ def _filled_rows(rows: list[tuple], keys: tuple, columns: tuple):
     at = [cols.get(k) for k in columns]
     for r in range(head, len(rows)):
         row = rows[r]
-        if not any(v is not None for v in row):  # a prepared row left empty
-            continue
         n = len(row)
+        if row.count(None) == n:  # a prepared row left empty
+            continue
         vals = [row[c] if c is not None and c < n else None for c in at]
-        if any(v is not None and _text(v) is not None for v in vals[1:]):
+        if any(_text(v) is not None for v in vals[1:] if v is not None):
             yield r + 1, vals
 
 
