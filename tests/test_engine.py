@@ -118,3 +118,60 @@ def test_a_rubric_changed_in_place_is_scored_by_its_new_subtotals(tmp_path):
     assert score_unit(rubric, {"f": "85"}).grade == "达标"
     rubric.places = 0
     assert score_unit(rubric, {"f": "85.4"}).total == Decimal(85)
+
+
+def _computed_every_time(monkeypatch):
+    """score_unit without the clause memo: every clause computed for every unit."""
+    import xlsx_workflow.engine as engine
+    monkeypatch.setattr(engine._ClauseMemo, "score", lambda self, c, values, labels:
+                        engine._score_clause(c, values, True, None, labels))
+
+
+@pytest.mark.parametrize("name", ["ip-protection-2021", "anti-counterfeit-2021"])
+def test_the_clause_memo_gives_what_computing_every_clause_gives(name, monkeypatch):
+    """Units answering alike share computed clause results; every result, explanation and
+    status included, must be what computing the clause for that unit gives."""
+    import random
+
+    from xlsx_workflow.rubric.sample import random_cohort, random_inputs, random_params
+    rubric, rng = load_rubric(name), random.Random(13)
+    types = [""] + sorted({t for i in rubric.indicators for t in i.not_applicable})
+    units = []
+    for k in range(120):
+        inputs = random_inputs(rubric, rng, blank_rate=0.2)
+        if k % 3 == 0:  # many units answer alike
+            inputs = {f: (v if rng.random() < 0.5 else None) for f, v in units[0][0].items()} \
+                if units else inputs
+        params = random_params(rubric, rng) if k % 2 else {}
+        units.append((inputs, params, random_cohort(rubric, rng), types[k % len(types)]))
+    units += units[:30]  # the same units again: every clause from the memo
+    kept = [score_unit(rubric, i, p, unit_type=t, cohort=c) for i, p, c, t in units]
+    _computed_every_time(monkeypatch)
+    computed = [score_unit(rubric, i, p, unit_type=t, cohort=c) for i, p, c, t in units]
+    assert kept == computed
+    assert all(a.clauses[k] is not b.clauses[k]  # each unit its own results, never shared
+               for a, b in zip(kept, kept[1:]) for k in a.clauses)
+
+
+def test_a_clause_reading_beyond_its_expression_is_never_kept(tmp_path):
+    """A result is kept only when computing it read no name outside the memo's key: here the
+    explanation reads a value the expression does not, and every unit gets its own."""
+    rubric = one_clause(tmp_path, {"kind": "flag", "points": 2},
+                        [{"id": "f", "label": "是否开展", "type": "flag"}])
+    c = rubric.clauses[0]
+    plain = c.explain
+    c.explain = lambda v, points: plain(v, points) + f"（{v('note')}）"
+    first = score_unit(rubric, {"f": "是", "note": "甲"}).clauses["c"]
+    second = score_unit(rubric, {"f": "是", "note": "乙"}).clauses["c"]
+    assert first.explanation.endswith("（甲）") and second.explanation.endswith("（乙）")
+
+
+def test_a_clause_changed_in_place_is_computed_afresh(tmp_path):
+    rubric = one_clause(tmp_path, {"kind": "flag", "points": 2},
+                        [{"id": "f", "label": "是否开展", "type": "flag"}])
+    assert score_unit(rubric, {"f": "是"}).total == Decimal(2)
+    (tmp_path / "other").mkdir()
+    other = one_clause(tmp_path / "other", {"kind": "flag", "points": 5},
+                       [{"id": "f", "label": "是否开展", "type": "flag"}])
+    rubric.clauses[0].expr = other.clauses[0].expr
+    assert score_unit(rubric, {"f": "是"}).clauses["c"].points == Decimal(5)

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Mapping, Optional
 
-from .rubric.expr import MAX_DIGITS, ExprError, evaluate, format_number, quantize_exactly
+from .rubric.expr import (MAX_DIGITS, ExprError, evaluate, format_number, quantize_exactly,
+                          refs)
 from .rubric.kinds import COHORT_WORDS
 from .rubric.model import NUMERIC_TYPES, Clause, Rubric
 from .rubric.totals import (clause_name, dimension_expr, grade_expr, group_expr, indicator_expr,
@@ -134,7 +135,11 @@ def score_unit(rubric: Rubric, inputs: Mapping, params: Mapping | None = None,
     for ind, ind_expr in zip(rubric.indicators, plan.indicators):
         applicable = ind.applies_to(unit_type)
         for c in ind.clauses:
-            res = _score_clause(c, values, applicable, overrides.get(c.id), labels)
+            override = overrides.get(c.id)
+            if override is None and applicable:
+                res = plan.memo.score(c, values, labels)
+            else:
+                res = _score_clause(c, values, applicable, override, labels)
             clauses[c.id] = res
             cells[clause_name(c.id)] = res.points
         pts = evaluate(ind_expr, cells)
@@ -170,6 +175,7 @@ class _Plan:
     total: object
     grade: object
     labels: dict
+    memo: "_ClauseMemo" = field(default_factory=lambda: _ClauseMemo(), compare=False)
 
 
 _PLANS: dict[int, tuple] = {}  # id(rubric) -> (rubric, plan); the rubric is held, so its id stays
@@ -236,6 +242,66 @@ def _score_clause(c: Clause, values: dict, applicable: bool, override: Override 
                                                                if override.reason else ""),
                             OVERRIDDEN, computed)
     return ClauseResult(c.id, computed, c.max, explanation, status, computed)
+
+
+class _ClauseMemo:
+    """Clause results kept by the values the clause reads, per rubric plan.
+
+    A clause's result (points, status, explanation) is a function of the clause and of the values
+    its expressions name: thousands of units answer most clauses alike (是/否, an option, 0), so a
+    result is computed once per distinct answer and copied for the others. Sound by
+    construction: the key holds every name of the clause's expressions, and a result is kept only
+    when the computation read no other name (checked on every computation, the explanation
+    included); a clause whose definition changes in place starts afresh. Bounded: at most
+    `LIMIT` answers are kept per clause, after which the clause is simply computed."""
+
+    LIMIT = 1024
+
+    def __init__(self):
+        self._clauses: dict = {}  # id(clause) -> [clause, its parts, names, {key: result} or None]
+
+    def score(self, c: Clause, values: dict, labels: dict) -> ClauseResult:
+        entry = self._clauses.get(id(c))
+        parts = (c.id, c.expr, c.raw_expr, c.explain, c.max, c.cap, c.floor, c.needs)
+        if entry is None or entry[0] is not c or any(a is not b for a, b in zip(entry[1], parts)):
+            names = tuple(sorted(refs(c.expr) | refs(c.raw_expr))) if c.expr is not None else ()
+            entry = self._clauses[id(c)] = [c, parts, names, {} if names or c.expr else None]
+        table = entry[3]
+        if table is None:
+            return _score_clause(c, values, True, None, labels)
+        get = values.get
+        try:
+            key = tuple([get(n) for n in entry[2]])
+            hit = table.get(key)
+        except TypeError:  # an unhashable value: computed, not kept
+            return _score_clause(c, values, True, None, labels)
+        if hit is not None:
+            return ClauseResult(hit.clause_id, hit.points, hit.max, hit.explanation, hit.status,
+                                hit.computed)
+        read: set = set()
+        res = _score_clause(c, _Reading(values, read), True, None, labels)
+        if not read.issubset(entry[2]):  # it read something the key does not hold: never kept
+            entry[3] = None
+        elif len(table) < self.LIMIT:
+            table[key] = ClauseResult(res.clause_id, res.points, res.max, res.explanation,
+                                      res.status, res.computed)
+        return res
+
+
+class _Reading(dict):
+    """The values, recording each name read through `get` (how clauses read their values)."""
+
+    def __init__(self, values: dict, read: set):
+        super().__init__(values)
+        self._read = read
+
+    def get(self, name, default=None):
+        self._read.add(name)
+        return super().get(name, default)
+
+    def __getitem__(self, name):
+        self._read.add(name)
+        return super().__getitem__(name)
 
 
 def _explain(c: Clause, values: dict, points: Decimal) -> str:
