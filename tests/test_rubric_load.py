@@ -2,6 +2,7 @@
 import copy
 
 import pytest
+import yaml
 
 from rubric_builder import BASE, write_doc
 from xlsx_workflow.messages import WorkflowError
@@ -65,6 +66,17 @@ def test_not_yaml(tmp_path):
     with pytest.raises(WorkflowError) as e:
         load_rubric(p)
     assert e.value.issues[0].code == "R002"
+    try:
+        yaml.safe_load("id: [unclosed")
+    except yaml.YAMLError as python_error:  # worded by the pure-Python parser, as always
+        assert str(python_error).splitlines()[0] in e.value.issues[0].message
+
+
+def test_rubrics_read_through_libyaml_are_what_pyyaml_reads():
+    from xlsx_workflow.rubric.load import BUILTIN_DIR, _safe_load
+    for path in sorted(BUILTIN_DIR.glob("*.yaml")):
+        text = path.read_text(encoding="utf-8")
+        assert _safe_load(text) == yaml.safe_load(text), path.name
 
 
 def test_unknown_builtin(tmp_path):
