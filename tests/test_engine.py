@@ -175,3 +175,15 @@ def test_a_clause_changed_in_place_is_computed_afresh(tmp_path):
                        [{"id": "f", "label": "是否开展", "type": "flag"}])
     rubric.clauses[0].expr = other.clauses[0].expr
     assert score_unit(rubric, {"f": "是"}).clauses["c"].points == Decimal(5)
+
+
+def test_equal_numbers_written_differently_are_not_one_answer(tmp_path):
+    """3 and 3.00 are equal but print differently: a unit's result never depends on which
+    other units were scored before it (here the explanation shows the value as written)."""
+    rubric = one_clause(tmp_path, {"kind": "count", "per": "0.5", "cap": 10},
+                        [{"id": "f", "label": "开展次数", "type": "count", "unit": "次"}])
+    rubric.clauses[0].explain = lambda v, points: f"填报{v('f')}次"
+    assert score_unit(rubric, {"f": Decimal("3.00")}).clauses["c"].explanation == "填报3.00次"
+    assert score_unit(rubric, {"f": Decimal("3")}).clauses["c"].explanation == "填报3次"
+    assert score_unit(rubric, {"f": Decimal("-0")}).clauses["c"].explanation == "填报-0次"
+    assert score_unit(rubric, {"f": Decimal("0")}).clauses["c"].explanation == "填报0次"

@@ -252,7 +252,9 @@ class _ClauseMemo:
     result is computed once per distinct answer and copied for the others. Sound by
     construction: the key holds every name of the clause's expressions, and a result is kept only
     when the computation read no other name (checked on every computation, the explanation
-    included); a clause whose definition changes in place starts afresh. Bounded: at most
+    included); numbers are told apart by their digits and exponent, not only by value, so a
+    result written 1.50 is never handed to a unit whose own is 1.5; a clause whose definition
+    changes in place starts afresh. Bounded: at most
     `LIMIT` answers are kept per clause, after which the clause is simply computed."""
 
     LIMIT = 1024
@@ -270,8 +272,8 @@ class _ClauseMemo:
         if table is None:
             return _score_clause(c, values, True, None, labels)
         get = values.get
-        try:
-            key = tuple([get(n) for n in entry[2]])
+        try:  # a number by its digits and exponent: 3, 3.0 and -0 are equal, but not the same
+            key = tuple([v.as_tuple() if type(v) is Decimal else v for v in map(get, entry[2])])
             hit = table.get(key)
         except TypeError:  # an unhashable value: computed, not kept
             return _score_clause(c, values, True, None, labels)
