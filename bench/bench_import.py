@@ -9,7 +9,8 @@ field, 材料编号 and 材料清单 rows, cached scores); every 10th has a blan
 1 in 10 returns gets its 问题清单 and marked copy, as real batches do).
 Timed, each in its own child process so that peak memory is measured alone:
   1. `import_paths(campaign, [returns folder], jobs=2)`: archive, sniff, read, check, score,
-     ledger, feedback — the whole pipeline;
+     ledger, feedback — the whole pipeline (each file is examined as soon as it is archived:
+     the step "archive" is the time until the last file was archived, "examine" the rest);
   2. the floor: every file opened with zipfile and every XML part parsed with ElementTree, on
      the same 2 cores.
   3. the same import again (re-import: nothing new; aim ≤ 10 % of the first import);
