@@ -254,8 +254,8 @@ class _ClauseMemo:
     when the computation read no other name (checked on every computation, the explanation
     included); numbers are told apart by their digits and exponent, not only by value, so a
     result written 1.50 is never handed to a unit whose own is 1.5; a clause whose definition
-    changes in place starts afresh. Bounded: at most
-    `LIMIT` answers are kept per clause, after which the clause is simply computed."""
+    changes in place starts afresh. Bounded: at most `LIMIT` answers are kept per clause, after
+    which the clause is simply computed."""
 
     LIMIT = 1024
 
@@ -267,7 +267,7 @@ class _ClauseMemo:
         parts = (c.id, c.expr, c.raw_expr, c.explain, c.max, c.cap, c.floor, c.needs)
         if entry is None or entry[0] is not c or any(a is not b for a, b in zip(entry[1], parts)):
             names = tuple(sorted(refs(c.expr) | refs(c.raw_expr))) if c.expr is not None else ()
-            entry = self._clauses[id(c)] = [c, parts, names, {} if names or c.expr else None]
+            entry = self._clauses[id(c)] = [c, parts, names, None if c.expr is None else {}]
         table = entry[3]
         if table is None:
             return _score_clause(c, values, True, None, labels)
