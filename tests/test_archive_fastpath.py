@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import threading
 
+import pytest
+
 import xlsx_workflow.archive as archive_mod
 from xlsx_workflow.archive import archive_file, verify_archive
 
@@ -31,3 +33,19 @@ def test_a_pipe_is_read_once_and_archived_whole(tmp_path):
     got = archive_file(fifo, tmp_path / "archive")
     feeder.join(10)
     assert got.size == len(data) and got.path.read_bytes() == data
+
+
+def test_a_hash_taken_at_collection_is_not_taken_again(tmp_path, monkeypatch):
+    import hashlib
+    known, new = tmp_path / "旧.xlsx", tmp_path / "新.xlsx"
+    known.write_bytes(b"PK" + os.urandom(4096))
+    new.write_bytes(b"PK" + os.urandom(4096))
+    first = archive_file(known, tmp_path / "archive")
+    monkeypatch.setattr(archive_mod, "_sha256_of", lambda p: pytest.fail(f"{p} hashed again"))
+    again = archive_file(known, tmp_path / "archive", first.sha256)
+    assert (again.sha256, again.path, again.created) == (first.sha256, first.path, False)
+    digest = hashlib.sha256(new.read_bytes()).hexdigest()
+    got = archive_file(new, tmp_path / "archive", digest)  # new content: hashed by its copy only
+    assert got.created and got.sha256 == digest and got.path.read_bytes() == new.read_bytes()
+    monkeypatch.undo()
+    assert verify_archive(tmp_path / "archive") == []

@@ -147,7 +147,7 @@ def test_valid_returns_are_accepted_with_the_engine_score(camp, tmp_path):
     assert [u.code for u in res.missing] == [u.code for u in c.units[1:]]
 
 
-def test_reimport_changes_nothing(camp, tmp_path):
+def test_reimport_changes_nothing(camp, tmp_path, monkeypatch):
     c, wbs, _ = camp
     for k, unit in enumerate(c.units[:2]):
         fill(wbs[unit.code], tmp_path / "inbox" / f"{k}.xlsx", valid_values(c, k))
@@ -159,6 +159,9 @@ def test_reimport_changes_nothing(camp, tmp_path):
     before = {t: ledger_rows(c.root, t) for t in ("returns", "received")}
     feedback = {p: Path(p).stat().st_mtime_ns for p in first.feedback_files}
     ticks.clear()
+    import xlsx_workflow.importer as importer
+    monkeypatch.setattr(importer, "ProcessPoolExecutor",  # nothing to read: no processes
+                        lambda *a, **k: pytest.fail("a re-import started worker processes"))
     again = import_paths(c.root, [tmp_path / "inbox"], jobs=2, now=LATER,
                          progress=lambda *t: ticks.append(t))
     assert ticks == [(1, 3), (2, 3), (3, 3)]  # known from the ledger: counted, not read

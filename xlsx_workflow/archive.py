@@ -47,17 +47,20 @@ def archive_path(archive_dir: Path, sha256: str, suffix: str) -> Path:
     return Path(archive_dir) / sha256[:2] / f"{sha256}{suffix}"
 
 
-def archive_file(src: Path, archive_dir: Path) -> ArchivedFile:
-    """Copy `src` into the archive under its SHA-256; identical content is never rewritten."""
+def archive_file(src: Path, archive_dir: Path, sha256: str = "") -> ArchivedFile:
+    """Copy `src` into the archive under its SHA-256; identical content is never rewritten.
+    `sha256`: the hash already taken of `src` (when it was collected), if any."""
     archive_dir = Path(archive_dir)
     archive_dir.mkdir(parents=True, exist_ok=True)
     # Hash first: a file archived before (a re-import) is neither copied nor fsynced again.
     # Only a regular file can be read twice (a pipe or device is read once, by the copy).
+    # A hash taken when the file was collected is not taken again.
     if Path(src).is_file():
-        digest = _sha256_of(Path(src))
+        size = Path(src).stat().st_size
+        digest = sha256 or _sha256_of(Path(src))
         known = archive_path(archive_dir, digest, archive_suffix(Path(src).name))
-        if known.is_file() and known.stat().st_size == Path(src).stat().st_size:
-            return ArchivedFile(digest, known, known.stat().st_size, created=False)
+        if known.is_file() and known.stat().st_size == size:
+            return ArchivedFile(digest, known, size, created=False)
     fd, tmp_name = tempfile.mkstemp(dir=archive_dir, prefix=".", suffix=PART_SUFFIX)
     tmp = Path(tmp_name)
     try:

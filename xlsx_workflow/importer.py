@@ -155,9 +155,12 @@ def _archive_and_examine(campaign: Campaign, led: Ledger, received: list[Receive
     archive_dir, index = campaign.layout.archive_dir, EvidenceIndex(received)
     total = sum(1 for rec in received if _examinable(rec))
     tick = _Ticker(progress, total)
-    n_jobs = max(1, min(n_jobs, total, os.cpu_count() or 1))
+    # Returns the ledger already holds (by the hash taken when collected) need no processes:
+    # a re-import of a whole batch starts none.
+    new = sum(1 for rec in received if _examinable(rec) and not led.holds(rec.sha256))
+    n_jobs = max(1, min(n_jobs, new, os.cpu_count() or 1))
     results: dict = {}
-    if n_jobs == 1:
+    if n_jobs == 1:  # one process: archive all, then examine here what the ledger does not hold
         outcomes = _archive_all(received, archive_dir, paths)
         lap("archive")
         for n, (rec, o) in enumerate(zip(received, outcomes)):
@@ -168,7 +171,7 @@ def _archive_and_examine(campaign: Campaign, led: Ledger, received: list[Receive
             if _examinable(rec):
                 tick(1)
         return outcomes, results
-    chunk = max(1, min(16, total // (n_jobs * 8)))
+    chunk = max(1, min(16, new // (n_jobs * 8)))
     with ProcessPoolExecutor(n_jobs, initializer=_init_worker,
                              initargs=(str(campaign.root),)) as pool:
         # Start the workers before the archive threads: a process forked while other threads
@@ -243,7 +246,7 @@ def _archive(rec: Received, archive_dir: Path, paths: list) -> FileOutcome:
     out = FileOutcome(rec.name, _original_path(rec, paths), "", rec.sha256, rec.kind,
                       issues=list(rec.issues))
     if rec.path is not None and rec.path.is_file():
-        got = archive_file(rec.path, archive_dir)
+        got = archive_file(rec.path, archive_dir, rec.sha256)
         out.archived, out.sha256, out.source = str(got.path), got.sha256, str(rec.path)
         out.size, out.relpath = got.size, got.relpath
     return out

@@ -410,6 +410,11 @@ class Ledger:
         row = self.db.execute("SELECT * FROM returns WHERE sha256 = ?", (sha256,)).fetchone()
         return None if row is None else self._stored(row)
 
+    def holds(self, sha256: str) -> bool:
+        """True when a return with this file content is recorded (`find` without reading it)."""
+        return self.db.execute("SELECT 1 FROM returns WHERE sha256 = ? LIMIT 1",
+                               (sha256,)).fetchone() is not None
+
     def history(self, unit_code: str, kind: str = SELF_ASSESSMENT) -> list[StoredReturn]:
         """Every return of the unit of one kind, newest first (rejected ones included)."""
         return [self._stored(r) for r in self.db.execute(
