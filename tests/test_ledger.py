@@ -102,6 +102,13 @@ def test_ledger_scenarios(ledger, name, steps, current, history, superseded, alr
     assert got == superseded
     n_files = len({label for _, label, _, _, _ in steps})
     assert ledger.db.execute("SELECT count(*) FROM returns").fetchone()[0] == n_files
+    # the lean lookups agree with the records they stand for
+    assert {u: ledger.newest_sha256(u) for u in units} == \
+        {u: ledger.history(u)[0].sha256 for u in units}
+    every = sorted(units | {"无此单位"})
+    assert ledger.missing_units(every) == [u for u in every if u not in current]
+    assert all(ledger.holds(r.sha256) for u in units for r in ledger.history(u))
+    assert not ledger.holds(sha("从未收到")) and ledger.newest_sha256("无此单位") is None
 
 
 def _dump(led: Ledger, table: str) -> list:

@@ -90,8 +90,8 @@ def _newest(campaign, result) -> dict:
     if not keys or not campaign.layout.ledger_file.is_file():
         return {}
     with Ledger(campaign.layout.ledger_file) as led:
-        found = {key: led.history(*key) for key in sorted(keys)}
-    return {key: history[0].sha256 for key, history in found.items() if history}
+        found = {key: led.newest_sha256(*key) for key in sorted(keys)}
+    return {key: sha for key, sha in found.items() if sha}
 
 
 _FEEDBACK_NAME = re.compile(rf"(?P<base>.+)-(?:{LIST_SUFFIX}|{MARKED_SUFFIX})\.xlsx")

@@ -428,9 +428,19 @@ class Ledger:
             "SELECT * FROM returns WHERE unit_code IS NOT NULL AND status != ?"
             " AND superseded_by IS NULL AND kind = ? ORDER BY unit_code", (REJECTED, kind))]
 
+    def newest_sha256(self, unit_code: str, kind: str = SELF_ASSESSMENT) -> Optional[str]:
+        """The file content of the unit's newest return of one kind (`history`'s first), if any."""
+        row = self.db.execute(
+            "SELECT sha256 FROM returns WHERE unit_code = ? AND kind = ?"
+            " ORDER BY received_at DESC, id DESC LIMIT 1", (unit_code, kind)).fetchone()
+        return None if row is None else row["sha256"]
+
     def missing_units(self, all_unit_codes: list[str]) -> list[str]:
-        """Units with nothing to score: no return, or only rejected ones (in the given order)."""
-        have = {r.unit_code for r in self.current_returns()}
+        """Units with nothing to score: no return, or only rejected ones (in the given order).
+        The units of `current_returns`, without reading their records."""
+        have = {r["unit_code"] for r in self.db.execute(
+            "SELECT DISTINCT unit_code FROM returns WHERE unit_code IS NOT NULL AND status != ?"
+            " AND superseded_by IS NULL AND kind = ?", (REJECTED, SELF_ASSESSMENT))}
         return [code for code in all_unit_codes if code not in have]
 
     def status(self, all_unit_codes: Optional[list[str]] = None,

@@ -109,6 +109,7 @@ class _Budget:
 class _Collector:
     def __init__(self, work_dir: Path):
         self.work_dir = work_dir
+        self._work_real = Path(work_dir).resolve()  # once, not once per entry walked
         self.received: list[Received] = []
         self._seen: set[Path] = set()
         self._archives = 0
@@ -116,7 +117,7 @@ class _Collector:
     def walk(self, folder: Path, shown: str) -> None:
         for entry in sorted(folder.iterdir(), key=lambda p: p.name):
             name = f"{shown}/{shown_name(entry.name)}"
-            if entry.resolve() == self.work_dir.resolve():  # our own extractions
+            if entry.is_dir() and entry.resolve() == self._work_real:  # our own extractions
                 continue
             if entry.is_symlink():
                 self.received.append(Received(None, name, 0, "", kind=SKIPPED,
