@@ -43,7 +43,8 @@ def self_scores_of(stored: StoredReturn) -> dict:
     for key in SELF_SCORE_KEYS:
         found = (stored.values or {}).get(key)
         if isinstance(found, dict):
-            return {str(k): to_decimal(v) for k, v in found.items() if to_decimal(v) is not None}
+            numbers = ((str(k), to_decimal(v)) for k, v in found.items())
+            return {k: d for k, d in numbers if d is not None}
     return {}
 
 
