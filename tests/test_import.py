@@ -136,7 +136,10 @@ def test_valid_returns_are_accepted_with_the_engine_score(camp, tmp_path):
     code = c.units[0].code
     values = valid_values(c, 1)
     fill(wbs[code], tmp_path / "inbox" / "a.xlsx", values)
-    res = import_paths(c.root, [tmp_path / "inbox"], jobs=1, now=ON_TIME)
+    ticks: list = []
+    res = import_paths(c.root, [tmp_path / "inbox"], jobs=1, now=ON_TIME,
+                       progress=lambda *t: ticks.append(t))
+    assert ticks == [(1, 1)]
     [ret] = res.returns
     assert ret.status == "accepted" and ret.unit_code == code and not ret.late
     expected = score_unit(c.rubric, values, unit_type=c.units[0].type).total

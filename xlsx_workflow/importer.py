@@ -160,16 +160,15 @@ def _archive_and_examine(campaign: Campaign, led: Ledger, received: list[Receive
     new = sum(1 for rec in received if _examinable(rec) and not led.holds(rec.sha256))
     n_jobs = max(1, min(n_jobs, new, os.cpu_count() or 1))
     results: dict = {}
-    if n_jobs == 1:  # one process: archive all, then examine here what the ledger does not hold
-        outcomes = _archive_all(received, archive_dir, paths)
+
+    def take(done: list) -> None:
+        for n, ex in done:
+            results[n] = ex
+            tick(1)
+    if n_jobs == 1:  # here, one by one, each as soon as it is archived
+        outcomes = _archive_feeding(lambda batch: take(_examine_jobs(batch)), led, received,
+                                    archive_dir, paths, index, 1, results, tick)
         lap("archive")
-        for n, (rec, o) in enumerate(zip(received, outcomes)):
-            stored = _known(led, o)
-            job = None if stored else _job(n, rec, o, index)
-            if stored is not None or job is not None:
-                results[n] = stored or _examine_job(job)[1]
-            if _examinable(rec):
-                tick(1)
         return outcomes, results
     chunk = max(1, min(16, new // (n_jobs * 8)))
     with ProcessPoolExecutor(n_jobs, initializer=_init_worker,
@@ -178,27 +177,27 @@ def _archive_and_examine(campaign: Campaign, led: Ledger, received: list[Receive
         # run could inherit a lock one of them holds.
         for started in [pool.submit(os.getpid) for _ in range(n_jobs)]:
             started.result()
+        pending: list = []
         try:
-            outcomes, pending = _archive_feeding(pool, led, received, archive_dir, paths,
-                                                 index, chunk, results, tick)
+            outcomes = _archive_feeding(
+                lambda batch: pending.append(pool.submit(_examine_jobs, batch)), led, received,
+                archive_dir, paths, index, chunk, results, tick)
             lap("archive")
             for done in as_completed(pending):
-                for n, ex in done.result():
-                    results[n] = ex
-                    tick(1)
+                take(done.result())
         except BaseException:
             pool.shutdown(cancel_futures=True)
             raise
     return outcomes, results
 
 
-def _archive_feeding(pool, led: Ledger, received: list[Received], archive_dir: Path,
+def _archive_feeding(hand, led: Ledger, received: list[Received], archive_dir: Path,
                      paths: list, index: EvidenceIndex, chunk: int, results: dict,
-                     tick) -> tuple[list, list]:
-    """Archive every file in threads and hand each new workbook, once archived, to `pool` (in
-    batches of `chunk`); returns (outcomes in received order, the pool's futures). Returns the
+                     tick) -> list:
+    """Archive every file in threads and `hand` each new workbook's job, once archived, on to be
+    examined (in batches of `chunk`); returns the outcomes in received order. Returns the
     ledger knows go straight into `results`."""
-    outcomes, pending, batch = [], [], []
+    outcomes, batch = [], []
     with ThreadPoolExecutor(ARCHIVE_THREADS) as threads:
         futures = [threads.submit(_archive, rec, archive_dir, paths) for rec in received]
         for n, (rec, fut) in enumerate(zip(received, futures)):
@@ -215,11 +214,11 @@ def _archive_feeding(pool, led: Ledger, received: list[Received], archive_dir: P
                 continue
             batch.append(job)
             if len(batch) >= chunk:
-                pending.append(pool.submit(_examine_jobs, batch))
+                hand(batch)
                 batch = []
     if batch:
-        pending.append(pool.submit(_examine_jobs, batch))
-    return outcomes, pending
+        hand(batch)
+    return outcomes
 
 
 class _Ticker:
@@ -232,12 +231,6 @@ class _Ticker:
         self.done += k
         if self.progress:
             self.progress(self.done, self.total)
-
-
-def _archive_all(received: list[Received], archive_dir: Path, paths: list) -> list[FileOutcome]:
-    """Archive every file, in threads (the fsyncs overlap); in received order."""
-    with ThreadPoolExecutor(ARCHIVE_THREADS) as pool:
-        return list(pool.map(lambda rec: _archive(rec, archive_dir, paths), received))
 
 
 def _archive(rec: Received, archive_dir: Path, paths: list) -> FileOutcome:
