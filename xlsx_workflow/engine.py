@@ -278,16 +278,19 @@ class _ClauseMemo:
         except TypeError:  # an unhashable value: computed, not kept
             return _score_clause(c, values, True, None, labels)
         if hit is not None:
-            return ClauseResult(hit.clause_id, hit.points, hit.max, hit.explanation, hit.status,
-                                hit.computed)
+            return _copied(hit)
         read: set = set()
         res = _score_clause(c, _Reading(values, read), True, None, labels)
         if not read.issubset(entry[2]):  # it read something the key does not hold: never kept
             entry[3] = None
         elif len(table) < self.LIMIT:
-            table[key] = ClauseResult(res.clause_id, res.points, res.max, res.explanation,
-                                      res.status, res.computed)
+            table[key] = _copied(res)
         return res
+
+
+def _copied(r: ClauseResult) -> ClauseResult:
+    """A unit's own copy of a kept result (results are never shared between units)."""
+    return ClauseResult(r.clause_id, r.points, r.max, r.explanation, r.status, r.computed)
 
 
 class _Reading(dict):
