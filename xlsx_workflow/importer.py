@@ -1,9 +1,11 @@
 """Stage `import`: take in a batch of returned files, archive them, check them, record them.
 
-    collect ─► archive every file (by content hash) ─► sniff + read + check + score (2 processes)
+    collect ─► archive each file (by content hash) ─► sniff + read + check + score (2 processes)
             ─► ledger (one transaction, in collect order) ─► feedback for returns with problems
 
-Nothing is parsed before it is archived; a bad file gives issues and the batch goes on. The
+Each file is examined as soon as it is archived, while the next ones are archived: nothing is
+parsed before it is archived, and a return the ledger already holds is not read again. A bad
+file gives issues and the batch goes on. The
 ledger is written in the main process in a fixed order, so the same batch always gives the same
 ledger. Feedback files (问题清单 and marked copy) are derived output, written after the commit.
 """
@@ -146,10 +148,10 @@ def _archive_and_examine(campaign: Campaign, led: Ledger, received: list[Receive
     """(an outcome per received file, in received order; {index: Examined} of the workbooks).
 
     Files are archived in threads (each copy ends with an fsync, which waits on the disk, not
-    the CPU, and the waits overlap); each workbook goes to the process pool as soon as it is
-    archived, so the disk's waits overlap the checks too. A return already in the ledger is not
-    read again (re-importing changes nothing). Results come back in any order: the ledger is
-    written afterwards in received order."""
+    the CPU, and the waits overlap); each workbook is examined as soon as it is archived, in
+    the process pool (or here, with one process), so the disk's waits overlap the checks too.
+    A return already in the ledger is not read again (re-importing changes nothing). Results
+    come back in any order: the ledger is written afterwards in received order."""
     global _CAMPAIGN
     _CAMPAIGN = campaign  # forked workers inherit it
     archive_dir, index = campaign.layout.archive_dir, EvidenceIndex(received)
@@ -268,7 +270,7 @@ def _known(led: Ledger, o: FileOutcome) -> Optional[Examined]:
                     stored.values, [Issue(**i) for i in stored.issues])
 
 
-# --- examine (in worker processes) ------------------------------------------------------------
+# --- examine (in worker processes, or here) -------------------------------------------------
 
 def _examinable(rec: Received) -> bool:
     return rec.kind == WORKBOOK and not rec.refused
