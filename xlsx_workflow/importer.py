@@ -5,9 +5,9 @@
 
 Each file is examined as soon as it is archived, while the next ones are archived: nothing is
 parsed before it is archived, and a return the ledger already holds is not read again. A bad
-file gives issues and the batch goes on. The
-ledger is written in the main process in a fixed order, so the same batch always gives the same
-ledger. Feedback files (问题清单 and marked copy) are derived output, written after the commit.
+file gives issues and the batch goes on. The ledger is written in the main process in a fixed
+order, so the same batch always gives the same ledger. Feedback files (问题清单 and marked copy)
+are derived output, written after the commit.
 """
 from __future__ import annotations
 
