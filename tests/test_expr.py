@@ -143,3 +143,43 @@ def test_sum_of_references_and_rounding_to_fixed_places_as_the_tree_walk():
                 want = _outcome(lambda: _eval(expr, values.get))
                 assert _outcome(lambda: fn(values.get)) == want, (expr, values)
     assert {"sum_refs", "rounded_to"} <= names
+
+
+def test_min_and_max_of_two_as_the_tree_walk():
+    """The shortcut for MIN(a, b) and MAX(a, b), as in every subtotal's MAX(0, MIN(max, SUM(…)))
+    (issue 13): the same value and the same representation (0 or 0.00, the first of equals)
+    and the same error as the tree walk, whatever the two arguments give."""
+    import random
+
+    from xlsx_workflow.rubric.expr import Call, Num, Ref, _eval, compile_expr
+    rng = random.Random(13)
+    choices = [None, "", "是", True, False, Decimal("0"), Decimal("0.00"), Decimal("-0"),
+               Decimal("2"), Decimal("2.0"), Decimal("-1.5"), Decimal("3.25")]
+
+    def operand():
+        pick = rng.randrange(4)
+        if pick == 0:
+            return Num(rng.choice([Decimal("0"), Decimal("0.00"), Decimal("2"), Decimal("3.25")]))
+        if pick == 1:
+            return Call("SUM", tuple(Ref(rng.choice("abc")) for _ in range(rng.randint(1, 3))))
+        if pick == 2:
+            return Call("IF", (Ref("c"), Ref("a"), Num(Decimal("1"))))  # may give a reference
+        return Call("ABS", (Ref(rng.choice("abc")),))  # a number or #VALUE!
+
+    names, kinds = set(), set()
+    for _ in range(1500):
+        func = rng.choice(["MIN", "MAX"])
+        inner = Call(func, (operand(), operand()))
+        for expr in (inner, Call("MAX", (Num(Decimal(0)), Call("MIN", (Num(Decimal(5)), inner)))),
+                     Call(func, (Ref("a"), Ref("b")))):
+            fn = compile_expr(expr)
+            names.add(fn.__name__)
+            for _ in range(3):
+                values = {n: rng.choice(choices) for n in "abc"}
+                want = _outcome(lambda: _eval(expr, values.get))
+                assert _outcome(lambda: fn(values.get)) == want, (expr, values)
+                kinds.add((fn.__name__, want[0], want[2] if want[0] == "value" else ""))
+    assert {"of_constant", "of_two", "aggregate"} <= names
+    # equal values of another representation were met, and errors, so the check can fail
+    seen = {k[2] for k in kinds}
+    assert {"0", "0.00"} <= seen and any(k[1] == "error" for k in kinds)

@@ -328,10 +328,41 @@ def _compile_aggregate(func: str, args: tuple, parts: list) -> Callable:
                 nums.append(Decimal(0))
             elif not isinstance(v, str):
                 nums.append(_number(v))
-        if pick is None:
-            return sum(nums, Decimal(0))
         return pick(nums, default=Decimal(0))
-    return aggregate
+    if len(parts) != 2 or any(zeroed):
+        return aggregate
+    return _two_numbers(func == "MIN", args, parts, aggregate)
+
+
+def _two_numbers(least: bool, args: tuple, parts: list, aggregate: Callable) -> Callable:
+    """MIN(a, b) or MAX(a, b) of two numbers, as every subtotal's MAX(0, MIN(max, SUM(…))) is:
+    `aggregate` of them without building a list. min() and max() keep the first of equal
+    values (0 before 0.00), and so does this; any other value (blank, text, a logical value)
+    goes to `aggregate`, which evaluates again from the start (a closure is a pure function of
+    `get`), so values and errors stay those of `_eval`."""
+    first, second = parts
+    if isinstance(args[0], Num) and type(args[0].value) is Decimal:
+        a = args[0].value
+
+        def of_constant(get):
+            b = second(get)
+            if type(b) is Decimal:
+                if least:
+                    return b if b < a else a
+                return b if b > a else a
+            return aggregate(get)
+        return of_constant
+
+    def of_two(get):
+        a = first(get)
+        if type(a) is Decimal:
+            b = second(get)
+            if type(b) is Decimal:
+                if least:
+                    return b if b < a else a
+                return b if b > a else a
+        return aggregate(get)
+    return of_two
 
 
 def _compile_sum(args: tuple, parts: list) -> Callable:
