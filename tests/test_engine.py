@@ -123,8 +123,8 @@ def test_a_rubric_changed_in_place_is_scored_by_its_new_subtotals(tmp_path):
 def _computed_every_time(monkeypatch):
     """score_unit without the clause memo: every clause computed for every unit."""
     import xlsx_workflow.engine as engine
-    monkeypatch.setattr(engine._ClauseMemo, "score", lambda self, c, values, labels:
-                        engine._score_clause(c, values, True, None, labels))
+    monkeypatch.setattr(engine._ClauseMemo, "score", lambda self, entry, values, labels:
+                        engine._score_clause(entry[0], values, True, None, labels))
 
 
 @pytest.mark.parametrize("name", ["ip-protection-2021", "anti-counterfeit-2021"])

@@ -123,6 +123,16 @@ def score_unit(rubric: Rubric, inputs: Mapping, params: Mapping | None = None,
                unit_type: str = "", overrides: Mapping | None = None, cohort: Mapping | None = None,
                unit_code: str = "", unit_name: str = "") -> UnitScore:
     """Score one unit. Clauses whose office data or cohort values are missing are pending (0)."""
+    plan = _plan(rubric)
+    return _score_unit(rubric, plan, plan.memo.entries(rubric), inputs, params, unit_type,
+                       overrides, cohort, unit_code, unit_name)
+
+
+def _score_unit(rubric: Rubric, plan: "_Plan", entries: list, inputs: Mapping,
+                params: Mapping | None, unit_type: str, overrides: Mapping | None,
+                cohort: Mapping | None, unit_code: str, unit_name: str) -> UnitScore:
+    """`score_unit` with the rubric's plan and memo entries (`_ClauseMemo.entries`, one per
+    clause in rubric order) found by the caller: once per cohort, not once per unit."""
     values, warnings = normalise_inputs(rubric, inputs)
     for pid, v in (params or {}).items():
         values[str(pid)] = to_decimal(v)
@@ -130,18 +140,19 @@ def score_unit(rubric: Rubric, inputs: Mapping, params: Mapping | None = None,
     overrides = {str(k): _as_override(v) for k, v in (overrides or {}).items()}
     cells: dict = {}
     clauses, indicators = {}, {}
-    plan = _plan(rubric)
-    labels = plan.labels
+    labels, memo = plan.labels, plan.memo
+    entry = iter(entries)
     for ind, ind_expr in zip(rubric.indicators, plan.indicators):
         applicable = ind.applies_to(unit_type)
         for c in ind.clauses:
-            override = overrides.get(c.id)
+            e = next(entry)
+            override = overrides.get(c.id) if overrides else None
             if override is None and applicable:
-                res = plan.memo.score(c, values, labels)
+                res = memo.score(e, values, labels)
             else:
                 res = _score_clause(c, values, applicable, override, labels)
             clauses[c.id] = res
-            cells[clause_name(c.id)] = res.points
+            cells[e[4]] = res.points
         pts = evaluate(ind_expr, cells)
         cells[f"i:{ind.id}"] = pts
         indicators[ind.id] = IndicatorResult(ind.id, pts, ind.max, applicable)
@@ -262,13 +273,25 @@ class _ClauseMemo:
     def __init__(self):
         self._clauses: dict = {}  # id(clause) -> [clause, its parts, names, {key: result} or None]
 
-    def score(self, c: Clause, values: dict, labels: dict) -> ClauseResult:
+    def entries(self, rubric: Rubric) -> list:
+        """The entry of every clause of `rubric`, in order, each checked against the clause's
+        definition now; `score` takes them (a caller scoring many units asks once)."""
+        return [self.entry(c) for c in rubric.clauses]
+
+    def entry(self, c: Clause) -> list:
+        """[clause, its parts, names, {key: result} or None, its cell name]; a new one when the
+        clause is not the one seen before or was changed in place."""
         entry = self._clauses.get(id(c))
         parts = (c.id, c.expr, c.raw_expr, c.explain, c.max, c.cap, c.floor, c.needs)
         if entry is None or entry[0] is not c or any(a is not b for a, b in zip(entry[1], parts)):
             names = tuple(sorted(refs(c.expr) | refs(c.raw_expr))) if c.expr is not None else ()
-            entry = self._clauses[id(c)] = [c, parts, names, None if c.expr is None else {}]
-        table = entry[3]
+            entry = self._clauses[id(c)] = [c, parts, names, None if c.expr is None else {},
+                                            clause_name(c.id)]
+        return entry
+
+    def score(self, entry: list, values: dict, labels: dict) -> ClauseResult:
+        """The result of the entry's clause (an `entry` checked for this scoring run)."""
+        c, table = entry[0], entry[3]
         if table is None:
             return _score_clause(c, values, True, None, labels)
         get = values.get
@@ -366,10 +389,12 @@ def score_cohort(rubric: Rubric, units: list[UnitInput],
     total, or by 折算得分 (the rate over applicable points) when `ranking` says so."""
     cohort = cohort_values(rubric, units)
     scores = []
+    plan = _plan(rubric)  # the rubric does not change while its cohort is scored
+    entries = plan.memo.entries(rubric)
     for u in units:
         params = {**(campaign_params or {}), **u.params}
-        scores.append(score_unit(rubric, u.inputs, params, u.type, u.overrides,
-                                 cohort.get(u.code), u.code, u.name))
+        scores.append(_score_unit(rubric, plan, entries, u.inputs, params, u.type, u.overrides,
+                                  cohort.get(u.code), u.code, u.name))
     by = ranking_basis(ranking, scores)
     if by == RATE:
         for s in scores:
