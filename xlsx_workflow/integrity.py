@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Iterable
 
-from openpyxl.utils.cell import get_column_letter
+from xlsxwriter.utility import xl_col_to_name
 
 from .rubric.expr import format_number
 
@@ -110,7 +110,7 @@ def normalised(value) -> str | None:
 
 def fingerprint(records: Iterable[tuple[str, int, int, str]]) -> str:
     """sha256 over (sheet, row, col, normalised content) lines in a fixed order."""
-    text = "".join([f"{sheet}!{get_column_letter(col + 1)}{row + 1}\t{content}\n"
+    text = "".join([f"{sheet}!{xl_col_to_name(col)}{row + 1}\t{content}\n"
                     for sheet, row, col, content in sorted(records)])
     return hashlib.sha256(text.encode("utf-8")).hexdigest()  # one update: the same digest
 

@@ -14,10 +14,9 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Optional
 
-import openpyxl
 import xlsxwriter
 from xlsxwriter.exceptions import XlsxWriterException
-from openpyxl.utils import get_column_letter
+from xlsxwriter.utility import xl_col_to_name
 
 from .campaign import Campaign, load_campaign
 from .messages import Issue, WorkflowError, issue
@@ -291,6 +290,7 @@ def validation(col: Column) -> dict:
 # --- reading back ------------------------------------------------------------------------------
 
 def open_book(path: Path, what: str, command: str, read_only: bool = False):
+    import openpyxl  # here, not at the top: scoring with no params file never needs it
     try:
         return openpyxl.load_workbook(path, data_only=True, read_only=read_only)
     except Exception as e:  # a corrupt or foreign file: one clear message, never a traceback
@@ -362,7 +362,7 @@ def _read_units(book, campaign: Campaign, cols: list[Column], issues: list) -> d
         c = where.get(col.id)
         blanks = []
         for code, r in rows.items():
-            addr = f"{get_column_letter(c)}{r}" if c else ""
+            addr = f"{xl_col_to_name(c - 1)}{r}" if c else ""
             value, why = parse_value(col, ws.cell(r, c).value) if c else (None, None)
             if why:
                 issues.append(issue("S004", f"{UNIT_SHEET}!{addr}", unit=units[code].name,
@@ -379,7 +379,7 @@ def _read_units(book, campaign: Campaign, cols: list[Column], issues: list) -> d
 
 def _blank_issues(col: Column, c: Optional[int], blanks: list, units: dict, n: int) -> list:
     if blanks and (len(blanks) == n or c is None):
-        letter = get_column_letter(c) if c else "（缺少的）"
+        letter = xl_col_to_name(c - 1) if c else "（缺少的）"
         return [issue("S003", f"{UNIT_SHEET}!{letter}", label=col.label, field=col.id,
                       column=letter)]
     return [issue("S002", f"{UNIT_SHEET}!{addr}", unit=units[code].name, label=col.label,

@@ -20,7 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Optional
 
-from openpyxl.utils import get_column_letter
+from xlsxwriter.utility import xl_col_to_name
 
 from .campaign import Campaign
 from .engine import NOT_APPLICABLE, Override
@@ -165,7 +165,7 @@ def _read_sheet(book: Optional[ValueBook], name: str, out: dict) -> list[Issue]:
                       columns="”“".join(lost), command="review")]
     rows = book.rows(name, {header[col] for col in REQUIRED})  # only the columns read below
     next(rows, None)  # the header row, read above
-    letters = {col: get_column_letter(c) for col, c in header.items()}
+    letters = {col: xl_col_to_name(c - 1) for col, c in header.items()}
     at = {col: header[col] - 1 for col in REQUIRED}
     for r, values in enumerate(rows, 2):
         get = {col: values[c] if c < len(values) else None for col, c in at.items()}

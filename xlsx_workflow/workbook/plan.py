@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from openpyxl.utils.cell import get_column_letter
+from xlsxwriter.utility import xl_col_to_name
 
 from ..engine import base_max, score_unit, value_labels
 from ..rubric.export import VERB, lines_needed, points_text
@@ -33,7 +33,7 @@ PENDING_TEXT, NOT_APPLICABLE_TEXT = "待市级核定", "不适用"
 
 def cell(row: int, col: int) -> str:
     """Absolute A1 reference (formulas use absolute references throughout)."""
-    return f"${get_column_letter(col + 1)}${row + 1}"
+    return f"${xl_col_to_name(col)}${row + 1}"
 
 
 @dataclass
