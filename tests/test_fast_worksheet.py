@@ -51,3 +51,38 @@ def test_every_kind_of_cell_is_saved_as_xlsxwriter_saves_it(tmp_path, constant_m
         assert ours[name] == theirs[name], name
     sheet = theirs["xl/worksheets/sheet1.xml"].decode()
     assert ' s="' in sheet and ("<is>" in sheet) == constant_memory  # both paths were taken
+
+
+def _strings_book(path, workbook_class) -> dict:
+    wb = workbook_class(str(path), {"in_memory": True, "strings_to_formulas": False,
+                                    "strings_to_urls": False, "strings_to_numbers": False})
+    wb.set_properties({"created": datetime(2022, 5, 20, 9, 0)})
+    bold = wb.add_format({"bold": True})
+    ws = wb.add_worksheet("反馈单")
+    texts = ["浉河区", "a & b <c> \"d\"", " 前后空格 ", "尾空格 ", "_x0041_", "line\nbreak",
+             "\x07bell", "\ufffe", "<r>看似富文本</r>", "=HYPERLINK(\"x\")", "同一句"]
+    for r, text in enumerate(texts * 2):  # each text twice: one shared string, counted twice
+        ws.write_string(r, 0, text, bold if r % 2 else None)
+    ws.write_rich_string(30, 0, "甲", bold, "乙", "丙")
+    wb.close()
+    with zipfile.ZipFile(path) as z:
+        return {n: z.read(n) for n in z.namelist()}
+
+
+def test_shared_strings_kept_between_workbooks_are_saved_as_xlsxwriter_saves_them(tmp_path):
+    """FastWorkbook reuses each string's <si> element from an earlier workbook of the process
+    (issue 13): the second workbook, made of kept elements only, has xlsxwriter's bytes too."""
+    from xlsx_workflow.workbook import checked
+    from xlsx_workflow.workbook.checked import FastWorkbook
+    checked._SI.clear()
+    theirs = _strings_book(tmp_path / "stock.xlsx", xlsxwriter.Workbook)
+    first = _strings_book(tmp_path / "fast1.xlsx", FastWorkbook)
+    kept = len(checked._SI)
+    second = _strings_book(tmp_path / "fast2.xlsx", FastWorkbook)
+    assert kept >= 12 and len(checked._SI) == kept  # the second one made no new element
+    for ours in (first, second):
+        assert list(ours) == list(theirs)
+        for name in theirs:
+            assert ours[name] == theirs[name], name
+    sst = theirs["xl/sharedStrings.xml"].decode()
+    assert 'xml:space="preserve"' in sst and "_x0007_" in sst and "&amp;" in sst

@@ -20,7 +20,7 @@ import xlsxwriter
 from ..issue_lines import is_number, numbered, places, plain, summarise
 from ..messages import WorkflowError, issue
 from ..results import SCORED, STATE_LABELS, CampaignResult
-from ..workbook.checked import FastWorksheet, Sheet, WriteError, ok
+from ..workbook.checked import FastWorkbook, FastWorksheet, Sheet, WriteError, ok
 from ..workbook.print_setup import print_setup
 from ..workbook.styles import SPECS, Styles
 
@@ -72,7 +72,7 @@ class ReportBook:
         self._warnings.__enter__()
         warnings.simplefilter("error")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.wb = xlsxwriter.Workbook(str(self.path), {
+        self.wb = FastWorkbook(str(self.path), {
             "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
             "in_memory": True})
         self.styles = ReportStyles(self.wb)

@@ -7,7 +7,12 @@ fingerprint as it is written (see integrity.py).
 """
 from __future__ import annotations
 
+import io
+
+from xlsxwriter.packager import Packager
+from xlsxwriter.sharedstrings import SharedStrings
 from xlsxwriter.utility import xl_rowcol_to_cell_fast
+from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import CellBlankTuple, CellNumberTuple, CellStringTuple, Worksheet
 
 from ..integrity import normalise_formula, normalised
@@ -52,6 +57,60 @@ class FastWorksheet(Worksheet):
         if out is None:
             out = _PREPARED[key] = super()._prepare_formula(formula, *args, **kwargs)
         return out
+
+
+_SI: dict = {}  # a string → its <si> element, as xlsxwriter writes it
+_SI_MAX = 50_000
+
+
+class FastSharedStrings(SharedStrings):
+    """xlsxwriter's sharedStrings.xml writer with each string's <si> element kept per process.
+
+    `_write_si` escapes control characters, then markup, with several regular expressions per
+    string; every 反馈单 holds the same clause texts, explanations and headers again, so the
+    element (a pure function of the string) is made once and reused (issue 13). A string not
+    seen before goes through xlsxwriter's own `_write_si`, so the bytes are the same."""
+
+    def _write_sst_strings(self) -> None:
+        write, made = self.fh.write, _SI
+        for string in self.string_table.string_array:
+            xml = made.get(string)
+            if xml is None:
+                xml = self._made(string)
+            write(xml)
+
+    def _made(self, string: str) -> str:
+        out, self.fh = self.fh, io.StringIO()
+        try:
+            super()._write_si(string)
+            xml = self.fh.getvalue()
+        finally:
+            self.fh = out
+        if len(_SI) >= _SI_MAX:
+            _SI.clear()
+        _SI[string] = xml
+        return xml
+
+
+class FastPackager(Packager):
+    """xlsxwriter's packager with FastSharedStrings (its sharedStrings.xml method, verbatim
+    but for the class)."""
+
+    def _write_shared_strings_file(self) -> None:
+        sst = FastSharedStrings()
+        sst.string_table = self.workbook.str_table
+        if not self.workbook.str_table.count:
+            return
+        sst._set_xml_writer(self._filename("xl/sharedStrings.xml"))
+        sst._assemble_xml_file()
+
+
+class FastWorkbook(Workbook):
+    """xlsxwriter's Workbook packaged by FastPackager (`_get_packager` is xlsxwriter's own hook
+    for another packager); its files have the same bytes."""
+
+    def _get_packager(self):
+        return FastPackager()
 
 
 class WriteError(RuntimeError):
