@@ -109,6 +109,11 @@ def test_ledger_scenarios(ledger, name, steps, current, history, superseded, alr
     assert ledger.missing_units(every) == [u for u in every if u not in current]
     assert all(ledger.holds(r.sha256) for u in units for r in ledger.history(u))
     assert not ledger.holds(sha("从未收到")) and ledger.newest_sha256("无此单位") is None
+    # every unit at once, as scoring reads them: the same records as one unit at a time
+    histories, now = ledger.returns_by_unit()
+    assert histories == {u: ledger.history(u) for u in units if ledger.history(u)}
+    assert list(now.items()) == [(r.unit_code, r) for r in ledger.current_returns()]
+    assert all(now[u] is next(r for r in histories[u] if r.id == now[u].id) for u in now)
 
 
 def _dump(led: Ledger, table: str) -> list:

@@ -77,8 +77,8 @@ def run_score(campaign_dir, apply_review: bool = True, record: bool = True,
     entries, found = read_review_entries(camp)
     issues += found
     with Ledger(camp.layout.ledger_file, camp.deadlines.get("materials")) as led:
-        current = {r.unit_code: r for r in led.current_returns()}
-        history = {u.code: counted(led.history(u.code)) for u in camp.units}  # blank: not sent
+        every, current = led.returns_by_unit()
+        history = {u.code: counted(every.get(u.code, [])) for u in camp.units}  # blank: not sent
         timing = {c: unit_timeliness(v, deadline_for(camp, c), led.tz)  # extensions included
                   for c, v in history.items()}
         valid, found = check_entries(camp, entries, set(current) & set(history))
