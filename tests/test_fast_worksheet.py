@@ -86,3 +86,56 @@ def test_shared_strings_kept_between_workbooks_are_saved_as_xlsxwriter_saves_the
             assert ours[name] == theirs[name], name
     sst = theirs["xl/sharedStrings.xml"].decode()
     assert 'xml:space="preserve"' in sst and "_x0007_" in sst and "&amp;" in sst
+
+
+def _charted_book(target, workbook_class, label: str, in_memory: bool = True):
+    """A workbook with a chart, a merged range and properties; `label` changes two parts."""
+    wb = workbook_class(target, {"in_memory": in_memory, "strings_to_formulas": False})
+    wb.set_properties({"title": label, "created": datetime(2022, 5, 20, 9, 0)})
+    ws = wb.add_worksheet("排名")
+    head = wb.add_format({"bold": True, "bg_color": "#D9E1F2", "border": 1})
+    for r in range(12):
+        ws.write_string(r, 0, f"{label}{r}", head if r == 0 else None)
+        ws.write_number(r, 1, r * 1.5)
+    ws.merge_range(13, 0, 13, 3, "合计", head)
+    chart = wb.add_chart({"type": "bar"})
+    chart.add_series({"categories": ["排名", 0, 0, 11, 0], "values": ["排名", 0, 1, 11, 1]})
+    ws.insert_chart("D2", chart)
+    wb.close()
+
+
+def test_fast_workbooks_are_zipped_as_xlsxwriter_zips_them(tmp_path, monkeypatch):
+    """FastWorkbook zips its parts itself, keeping each part's deflated bytes while the part
+    does not change (issue 13): every file is still xlsxwriter's, byte for byte — the first,
+    a second made of kept parts, one whose parts changed, one written to a file object, one
+    written through temporary files, and one large enough for zipfile's own writer."""
+    import io
+    from xlsx_workflow.workbook import checked
+    from xlsx_workflow.workbook.checked import FastWorkbook
+    checked._DEFLATED.clear()
+
+    def both(label: str, **kw) -> bytes:
+        _charted_book(str(tmp_path / "stock.xlsx"), xlsxwriter.Workbook, label, **kw)
+        _charted_book(str(tmp_path / "fast.xlsx"), FastWorkbook, label, **kw)
+        ours, theirs = (tmp_path / "fast.xlsx").read_bytes(), (tmp_path / "stock.xlsx").read_bytes()
+        assert ours == theirs, label
+        return ours
+
+    first = both("甲")
+    kept = dict(checked._DEFLATED)
+    assert len(kept) >= 10  # chart, drawing and their relationships included
+    assert both("甲") == first
+    assert all(checked._DEFLATED[n] is kept[n] for n in kept)  # nothing deflated again
+    changed = both("乙")
+    assert changed != first
+    assert checked._DEFLATED["docProps/core.xml"] is not kept["docProps/core.xml"]
+    assert checked._DEFLATED["xl/theme/theme1.xml"] is kept["xl/theme/theme1.xml"]
+    with zipfile.ZipFile(io.BytesIO(changed)) as z:
+        assert z.testzip() is None and "乙0" in z.read("xl/sharedStrings.xml").decode()
+
+    sink = io.BytesIO()
+    _charted_book(sink, FastWorkbook, "乙")
+    assert sink.getvalue() == changed
+    both("丙", in_memory=False)
+    monkeypatch.setattr(checked, "_ZIP32", 0)
+    assert both("乙") == changed
