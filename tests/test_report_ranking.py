@@ -322,3 +322,43 @@ def test_libreoffice_prints_and_resaves_the_ranking(soffice, tmp_path):
         [u.score.total for u in result.scored]
     assert table.loc[0, "单位"] == NASTY
     assert len(chart_xml(resaved)) == 2
+
+
+def test_put_writes_each_value_by_its_type_with_its_column_style(tmp_path):
+    """`put`, the cell writer of every report table, by value type × column kind × muted row
+    (times go only to time columns, whose rows are never muted)."""
+    from datetime import datetime, timedelta, timezone
+    from pathlib import Path
+
+    from xlsx_workflow.report.ranking import MAX_TEXT, ReportBook, put
+    result = build_result(tmp_path / "c")
+    when = datetime(2022, 5, 20, 9, 30, tzinfo=timezone(timedelta(hours=8)))
+    values = ["浉河区", "x" * (MAX_TEXT + 50), "", None, 2.5, 3, Decimal("1.25"), True,
+              NASTY, Path("a/b")]
+    cases = [(k, m) for k in ("text", "num", "pct", "int", "center") for m in (False, True)]
+    path = tmp_path / "put.xlsx"
+    with ReportBook(path, result, "put") as b:
+        sh = b.sheet("表")
+        for r, v in enumerate(values):
+            for c, (kind, muted) in enumerate(cases):
+                put(sh, r, c, v, kind, muted)
+        put(sh, len(values), 0, when, "time")
+    ws = openpyxl.load_workbook(path).worksheets[0]
+    for r, v in enumerate(values, start=1):
+        for c, (kind, muted) in enumerate(cases, start=1):
+            cell = ws.cell(r, c)
+            if v is None or v == "":
+                assert cell.value is None, (v, kind)
+            elif isinstance(v, (int, float, Decimal)) and not isinstance(v, bool):
+                assert cell.value == float(v) and cell.data_type == "n", kind
+            else:
+                assert cell.value == str(v)[:MAX_TEXT] and cell.data_type == "s", (v, kind)
+            grey = cell.font.color is not None and cell.font.color.rgb == "FF7F7F7F"
+            assert grey == muted, (v, kind, muted)
+            fmt = "General" if muted else {"num": "0.00", "pct": "0.00%", "int": "0"}.get(
+                kind, "General")
+            assert cell.number_format == fmt, (v, kind, muted)
+            assert cell.alignment.horizontal == (None if kind == "text" else "center"), kind
+    stamp = ws.cell(len(values) + 1, 1)
+    assert stamp.value == datetime(2022, 5, 20, 9, 30)  # the wall-clock time, zone dropped
+    assert stamp.number_format == "yyyy-mm-dd hh:mm"

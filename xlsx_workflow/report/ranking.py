@@ -161,14 +161,18 @@ def display_width(text: str) -> int:
 
 
 _KIND_STYLE = {"num": "num", "pct": "pct", "int": "int", "time": "time", "center": "center"}
+_MUTED_STYLE = {kind: "muted_center" for kind in _KIND_STYLE}  # any other kind: "muted"
 
 
 def put(sh: Sheet, row: int, col: int, value, kind: str, muted: bool = False) -> None:
     """One cell by type; text always via write_string (never a formula or a link)."""
-    style = _KIND_STYLE.get(kind, "cell")
-    if muted:
-        style = "muted" if style == "cell" else "muted_center"
-    if value is None or value == "":
+    style = (_MUTED_STYLE.get(kind, "muted") if muted else _KIND_STYLE.get(kind, "cell"))
+    t = type(value)
+    if t is str and value:  # most cells of every table: straight to the sheet
+        sh.text(row, col, value if len(value) <= MAX_TEXT else value[:MAX_TEXT], style)
+    elif t is float or t is Decimal or t is int:
+        sh.number(row, col, float(value), style)
+    elif value is None or value == "":
         sh.text(row, col, "", style)
     elif isinstance(value, datetime):
         value = value.replace(tzinfo=None)  # the wall-clock time as the ledger gives it (its zone)
