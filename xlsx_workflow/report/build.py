@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..gcpause import gc_paused
 from ..results import CampaignResult
 from .docx_report import write_report
 from .feedback_sheet import write_feedback_sheets
@@ -20,6 +21,11 @@ from .ranking import write_ranking
 def write_all(result: CampaignResult, jobs: int = 2) -> list[Path]:
     """Write the ranking workbook, the Word and Markdown report and the 反馈单 (on `jobs`
     processes, while this one writes the ranking and the report); returns paths."""
+    with gc_paused():  # this process makes one workbook and one document (gcpause.py)
+        return _write_all(result, jobs)
+
+
+def _write_all(result: CampaignResult, jobs: int) -> list[Path]:
     lay = result.campaign.layout
     files: list = []
     def ranking_and_report() -> None:

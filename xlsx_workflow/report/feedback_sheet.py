@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from ..engine import NOT_APPLICABLE, OVERRIDDEN, PENDING
+from ..gcpause import collect_young, worker_paused
 from ..issue_lines import numbered, places, plain, summarise
 from ..layout import unit_file_name
 from ..messages import WorkflowError
@@ -44,11 +45,14 @@ def write_feedback_sheets(result: CampaignResult, out_dir: Path, jobs: int = 2,
     if jobs == 1:
         if meanwhile:
             meanwhile()
-        return [write_feedback_sheet(result, u, p, latest, len(scored))
-                for u, p in zip(scored, paths)]
+        for u, p in zip(scored, paths):
+            write_feedback_sheet(result, u, p, latest, len(scored))
+            collect_young()  # write_all pauses the collector: each workbook's cycles, freed
+        return paths
     _SHARED[:] = [result, scored, paths, latest]
     try:
-        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"),
+                                 initializer=worker_paused) as pool:
             done = pool.map(_write_one, range(len(paths)),
                             # small chunks: no worker idles long at the end (workers fork here)
                             chunksize=max(1, min(16, len(paths) // (8 * jobs))))
@@ -76,6 +80,8 @@ def _write_one(k: int) -> list:
         write_feedback_sheet(result, scored[k], paths[k], latest, len(scored))
     except WorkflowError as e:
         return e.issues
+    finally:  # the workbook's cycles, without walking the inherited result (gcpause.py)
+        collect_young()
     return []
 
 
