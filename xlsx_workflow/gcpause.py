@@ -3,9 +3,10 @@
 Python's cycle collector runs after every few hundred new container objects, and each run of an
 older generation walks every object that has survived so far. Scoring 3,000 units builds some
 140,000 review rows and as many clause results, all kept to the end, so the collector walked the
-same growing graph again and again: a third of `run_score` (1.5 s → 1.0 s with it paused) and a
-sixth of the ranking workbook. While paused, reference counting frees objects as usual; only
-reference cycles wait for the collector, and a whole `run_score` leaves a few dozen of them.
+same growing graph again and again: a third of `run_score` (1.5 s → 1.0 s with it paused), a
+sixth of what the report's own process does (ranking workbook, Word report), a twentieth of each
+反馈单 worker. While paused, reference counting frees objects as usual; only reference cycles
+wait for the collector, and a whole `run_score` leaves a few dozen of them.
 
 `gc_paused()` nests and may be entered by several threads at once (the console scores in
 threads): the collector is paused from the first entry to the last exit, then switched back on
