@@ -10,6 +10,7 @@ import shutil
 import zipfile
 from datetime import date, datetime, timedelta
 from email import policy
+from pathlib import Path
 
 import openpyxl
 from click.testing import CliRunner
@@ -53,7 +54,7 @@ def drafts(camp, *kinds) -> dict:
     """(kind, unit_code) → parsed draft of `mail --<kinds> --json` (a dry run)."""
     doc = json.loads(cli("mail", camp, *kinds, "--json").stdout)
     return {(d["kind"], d["unit_code"]): email.message_from_bytes(
-        open(d["path"], "rb").read(), policy=policy.default) for d in doc["drafts"] if d["path"]}
+        Path(d["path"]).read_bytes(), policy=policy.default) for d in doc["drafts"] if d["path"]}
 
 
 def body(msg) -> str:
@@ -208,12 +209,12 @@ def test_the_notice_gives_a_units_extended_deadlines(camp):
     cli("extend", camp, "411503", "2099-05-25", "--contact")
     doc = json.loads(cli("mail", camp, "--json").stdout)
     path = next(d["path"] for d in doc["drafts"] if d["unit_code"] == "411503")
-    text = body(email.message_from_bytes(open(path, "rb").read(), policy=policy.default))
+    text = body(email.message_from_bytes(Path(path).read_bytes(), policy=policy.default))
     assert "请于2099年6月3日前填写《自评表》" in text
     assert "请于2099年5月25日前填写《联系人信息表》" in text
     other = next(d["path"] for d in doc["drafts"] if d["unit_code"] == "411502")
     assert "请于2099年5月27日前填写《自评表》" in body(
-        email.message_from_bytes(open(other, "rb").read(), policy=policy.default))
+        email.message_from_bytes(Path(other).read_bytes(), policy=policy.default))
 
 
 def test_a_line_break_typed_in_a_contact_name_does_not_stop_the_mail(camp, tmp_path):
@@ -224,7 +225,7 @@ def test_a_line_break_typed_in_a_contact_name_does_not_stop_the_mail(camp, tmp_p
     run = CliRunner().invoke(main, ["mail", str(camp), "--json"])
     assert run.exit_code == 0, run.output
     draft = next(d for d in json.loads(run.stdout)["drafts"] if d["unit_code"] == "411502")
-    msg = email.message_from_bytes(open(draft["path"], "rb").read(), policy=policy.default)
+    msg = email.message_from_bytes(Path(draft["path"]).read_bytes(), policy=policy.default)
     assert msg["To"].addresses[0].addr_spec == "zw@163.com"
     assert msg["To"].addresses[0].display_name == "张伟 （科长）"
 
@@ -233,7 +234,7 @@ def test_a_notice_sent_after_a_deadline_does_not_ask_for_the_form_before_it(camp
     set_deadline(camp, TODAY + timedelta(days=3), TODAY - timedelta(days=2))
     doc = json.loads(cli("mail", camp, "--json").stdout)
     path = next(d["path"] for d in doc["drafts"] if d["unit_code"] == "411502")
-    text = body(email.message_from_bytes(open(path, "rb").read(), policy=policy.default))
+    text = body(email.message_from_bytes(Path(path).read_bytes(), policy=policy.default))
     passed = f"{TODAY - timedelta(days=2):%Y年%-m月%-d日}"
     assert f"请于{passed}前" not in text and f"截止日期{passed}已过，请尽快填写" in text
     assert f"请于{TODAY + timedelta(days=3):%Y年%-m月%-d日}前填写《自评表》" in text

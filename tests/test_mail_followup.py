@@ -7,6 +7,7 @@ import json
 import sqlite3
 from datetime import date, timedelta
 from email import policy
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -100,7 +101,7 @@ def test_every_follow_up_is_sent_once_and_a_new_return_gets_a_new_receipt(camp, 
         ["发送清单-问题反馈.xlsx", "发送清单-回执.xlsx", "发送清单-催报.xlsx"]
     assert smtp.messages == [] and message_rows(camp) == []  # a dry run sends nothing
     feedback_names = ["411503-平桥区-问题清单.xlsx", "411503-平桥区-标注.xlsx"]
-    check_attachment_names(open(drafts[("feedback", "411503")]["path"], "rb").read(), feedback_names)
+    check_attachment_names(Path(drafts[("feedback", "411503")]["path"]).read_bytes(), feedback_names)
 
     cli("report", camp)
     env = {"XW_SMTP_PASSWORD": SMTP_PASSWORD}
@@ -182,7 +183,7 @@ def test_follow_up_templates_are_editable(camp, tmp_path):
     set_deadline(camp, TODAY)
     doc = json.loads(cli("mail", camp, "--remind", "--json").stdout)
     draft = next(d for d in doc["drafts"] if d["unit_code"] == "411502")
-    msg = parse(open(draft["path"], "rb").read())
+    msg = parse(Path(draft["path"]).read_bytes())
     assert msg["Subject"] == "浉河区请报送"
     assert msg.get_body(("plain",)).get_content().strip() == f"截止{TODAY.year}年{TODAY.month}月{TODAY.day}日。"
     (own / "remind.txt.j2").write_text("主题：{{ unit.nmae }}\n", encoding="utf-8")
