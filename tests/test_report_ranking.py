@@ -290,6 +290,11 @@ def test_feedback_shows_deductions_negative_and_not_applicable(tmp_path):
     path = write_feedback_sheets(result, tmp_path / "fb")[result.scored.index(na)]
     _, table = feedback_table(path)
     assert "不适用" in set(table["状态"])
+    ws = openpyxl.load_workbook(path).worksheets[0]
+    grey = [r for r in ws.iter_rows(min_row=7) if r[5].value == "不适用"]
+    assert grey and all(r[2].font.color.rgb == "FF7F7F7F" for r in grey)
+    # a 不适用 row's 满分 and 得分 read 5.00 and 0.00 as in every other row, only greyed
+    assert {(r[2].number_format, r[3].number_format) for r in grey} == {("0.00", "0.00")}
     ip = build_result(tmp_path / "ip")
     unit = ip.scored[0]
     _, table = feedback_table(write_feedback_sheets(ip, tmp_path / "fb2")[0])
@@ -343,6 +348,7 @@ def test_put_writes_each_value_by_its_type_with_its_column_style(tmp_path):
             for c, (kind, muted) in enumerate(cases):
                 put(sh, r, c, v, kind, muted)
         put(sh, len(values), 0, when, "time")
+        put(sh, len(values), 1, when, "time", True)
     ws = openpyxl.load_workbook(path).worksheets[0]
     for r, v in enumerate(values, start=1):
         for c, (kind, muted) in enumerate(cases, start=1):
@@ -355,10 +361,12 @@ def test_put_writes_each_value_by_its_type_with_its_column_style(tmp_path):
                 assert cell.value == str(v)[:MAX_TEXT] and cell.data_type == "s", (v, kind)
             grey = cell.font.color is not None and cell.font.color.rgb == "FF7F7F7F"
             assert grey == muted, (v, kind, muted)
-            fmt = "General" if muted else {"num": "0.00", "pct": "0.00%", "int": "0"}.get(
-                kind, "General")
-            assert cell.number_format == fmt, (v, kind, muted)
+            fmt = {"num": "0.00", "pct": "0.00%", "int": "0"}.get(kind, "General")
+            assert cell.number_format == fmt, (v, kind, muted)  # grey rows keep the format too
             assert cell.alignment.horizontal == (None if kind == "text" else "center"), kind
     stamp = ws.cell(len(values) + 1, 1)
     assert stamp.value == datetime(2022, 5, 20, 9, 30)  # the wall-clock time, zone dropped
     assert stamp.number_format == "yyyy-mm-dd hh:mm"
+    grey = ws.cell(len(values) + 1, 2)
+    assert grey.value == stamp.value and grey.number_format == stamp.number_format
+    assert grey.font.color.rgb == "FF7F7F7F"

@@ -30,15 +30,19 @@ LINE = 13.5  # points per line of 10-point text
 WIDE = 30  # a table wider than this many columns prints across pages, unit columns repeated
 
 _NUM = {"align": "center", "num_format": "0.00"}
+_GREY = {"font_color": "#7F7F7F", "bg_color": "#F2F2F2"}  # a row not scored or 不适用
 REPORT_SPECS = {
     **SPECS,
     "num": {**SPECS["cell"], **_NUM},
     "pct": {**SPECS["cell"], "align": "center", "num_format": "0.00%"},
     "int": {**SPECS["cell"], "align": "center", "num_format": "0"},
     "time": {**SPECS["cell"], "align": "center", "num_format": "yyyy-mm-dd hh:mm"},
-    "muted": {**SPECS["cell"], "font_color": "#7F7F7F", "bg_color": "#F2F2F2"},
-    "muted_center": {**SPECS["cell"], "align": "center", "font_color": "#7F7F7F",
-                     "bg_color": "#F2F2F2"},
+    "muted": {**SPECS["cell"], **_GREY},
+    "muted_center": {**SPECS["cell"], "align": "center", **_GREY},
+    "muted_num": {**SPECS["cell"], **_NUM, **_GREY},
+    "muted_pct": {**SPECS["cell"], "align": "center", "num_format": "0.00%", **_GREY},
+    "muted_int": {**SPECS["cell"], "align": "center", "num_format": "0", **_GREY},
+    "muted_time": {**SPECS["cell"], "align": "center", "num_format": "yyyy-mm-dd hh:mm", **_GREY},
     "small_header": {**SPECS["header"], "font_size": 8},
     "max_row": {**SPECS["header"], **_NUM, "bg_color": "#F2F2F2"},
 }
@@ -161,7 +165,9 @@ def display_width(text: str) -> int:
 
 
 _KIND_STYLE = {"num": "num", "pct": "pct", "int": "int", "time": "time", "center": "center"}
-_MUTED_STYLE = {kind: "muted_center" for kind in _KIND_STYLE}  # any other kind: "muted"
+# a grey row keeps its columns' number formats (满分 5.00, not 5); any other kind: "muted"
+_MUTED_STYLE = {"num": "muted_num", "pct": "muted_pct", "int": "muted_int", "time": "muted_time",
+                "center": "muted_center"}
 
 
 def put(sh: Sheet, row: int, col: int, value, kind: str, muted: bool = False) -> None:
