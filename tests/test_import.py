@@ -422,6 +422,36 @@ def test_cli_import_and_status_json_and_text(camp, tmp_path):
     assert "B002" in r.stderr
 
 
+def test_status_tells_units_not_yet_due_from_overdue_and_sent_back(camp, tmp_path):
+    """`status` below its table: a unit sent back says so (B003); one past its own deadline
+    is a warning to chase (B002); one not yet due is only a fact (B004), not "请催报"."""
+    from datetime import date, timedelta
+    c, wbs, _ = camp
+    deadline = c.deadlines["materials"]
+    bad = fill(wbs[c.units[1].code], tmp_path / "坏.xlsx", valid_values(c, 2), raw={"1.2": "3次"})
+    import_paths(c.root, [bad], jobs=1)
+    later = deadline + timedelta(days=10)
+    r = CliRunner().invoke(main, ["extend", str(c.root), c.units[3].code, later.isoformat()])
+    assert r.exit_code == 0, r.output
+    st = campaign_status(c.root)
+
+    def said(today):
+        return {i.code: [x.message for x in st.missing_issues(today) if x.code == i.code]
+                for i in st.missing_issues(today)}
+    before = said(deadline - timedelta(days=3))
+    assert set(before) == {"B003", "B004"}
+    assert [m for m in before["B003"] if c.units[1].name in m]
+    assert f"{c.units[2].code} {c.units[2].name} 尚未报送自评表，截止日期 {deadline}（还有3天）。" \
+        in before["B004"]
+    assert said(deadline)["B004"][1].endswith(f"截止日期 {deadline}（今天截止）。")
+    after = said(deadline + timedelta(days=2))
+    assert f"{c.units[2].code} {c.units[2].name} 尚未报送自评表，截止日期 {deadline} 已过2天。请催报。" \
+        in after["B002"]
+    assert after["B004"] == [f"{c.units[3].code} {c.units[3].name} 尚未报送自评表，截止日期 {later}"
+                             f"（还有8天）。"]  # its own deadline
+    assert len(after["B002"]) == len(c.units) - 2 and len(after["B003"]) == 1
+
+
 def test_status_of_a_folder_without_campaign_is_a_usage_error(tmp_path):
     r = CliRunner().invoke(main, ["status", str(tmp_path)])
     assert r.exit_code != 0 and "C001" in r.output

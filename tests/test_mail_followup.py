@@ -87,9 +87,11 @@ def test_every_follow_up_is_sent_once_and_a_new_return_gets_a_new_receipt(camp, 
     cli("import", camp, good, bad, "--jobs", "1")
     status = {u["unit_code"]: u for u in json.loads(cli("status", camp, "--json").stdout)["units"]}
     assert status["411502"]["late"] is True and status["411503"]["status"] == "rejected"
-    missing = cli("status", camp).output  # B002 names each unit's own deadline
-    assert f"411503 平桥区 尚未报送自评表（或报送的均被退回），截止日期 {TODAY + timedelta(days=2)}" in missing
-    assert f"411521 罗山县 尚未报送自评表（或报送的均被退回），截止日期 {TODAY - timedelta(days=1)}" in missing
+    missing = cli("status", camp).output  # each unit by its own deadline and state
+    assert f"[B003] 警告：411503 平桥区 报送的自评表均被退回（有错误，未计分），截止日期 " \
+        f"{TODAY + timedelta(days=2)}。请把问题清单发回该单位" in missing
+    assert f"[B002] 警告：411521 罗山县 尚未报送自评表，截止日期 {TODAY - timedelta(days=1)} 已过1天。" \
+        "请催报。" in missing
 
     dry = json.loads(cli("mail", camp, "--feedback", "--receipt", "--remind", "--json").stdout)
     drafts = {(d["kind"], d["unit_code"]): d for d in dry["drafts"]}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Optional
@@ -162,10 +162,24 @@ class CampaignStatus:
         """Units with nothing to score (no return, or only rejected ones)."""
         return [u for u in self.units if not u.in_force]
 
-    def missing_issues(self) -> list[Issue]:
-        return [issue("B002", "", unit=f"{u.unit_code} {u.unit_name}",
-                      deadline=deadline_for(self.campaign, u.unit_code) or "未定")
-                for u in self.missing]
+    def missing_issues(self, today: Optional[date] = None) -> list[Issue]:
+        """Per unit with nothing to score: sent back (B003), past its own deadline (B002, a
+        warning), or not yet due or with no deadline (B004, for information only)."""
+        today = today or date.today()
+        out = []
+        for u in self.missing:
+            deadline = deadline_for(self.campaign, u.unit_code)
+            unit = f"{u.unit_code} {u.unit_name}"
+            if u.status == REJECTED:
+                out.append(issue("B003", "", unit=unit, deadline=deadline or "未定"))
+            elif deadline is not None and deadline < today:
+                out.append(issue("B002", "", unit=unit, deadline=deadline,
+                                 days=(today - deadline).days))
+            else:
+                left = ("未定" if deadline is None else "今天截止" if deadline == today
+                        else f"还有{(deadline - today).days}天")
+                out.append(issue("B004", "", unit=unit, deadline=deadline or "未定", left=left))
+        return out
 
     def to_json(self) -> dict:
         return {"campaign": self.campaign.id, "units": [u.to_json() for u in self.units],

@@ -131,7 +131,9 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "M018": (INFO, "{unit} 尚未报送自评表，离截止日期 {deadline} 还有 {left} 天（多于 --days {days} 天），本次不发催报。"),
     # Batch import (B…): the import pipeline around the per-file checks
     "B001": (ERROR, "检查该文件时出现意外错误（{detail}），未能导入。请用 Excel/WPS 打开后另存为 .xlsx 再发送；仍不行时请把文件交给系统维护人员。"),
-    "B002": (WARNING, "{unit} 尚未报送自评表（或报送的均被退回），截止日期 {deadline}。请催报。"),
+    "B002": (WARNING, "{unit} 尚未报送自评表，截止日期 {deadline} 已过{days}天。请催报。"),
+    "B003": (WARNING, "{unit} 报送的自评表均被退回（有错误，未计分），截止日期 {deadline}。请把问题清单发回该单位，请其改正后重新报送。"),
+    "B004": (INFO, "{unit} 尚未报送自评表，截止日期 {deadline}（{left}）。"),
     # Office parameters, scoring and review (S…): 市级核定数据.xlsx, score, 审核表.xlsx
     "S001": (WARNING, "还没有市级核定数据表 {path}：需要市级数据的细则暂按“待市级核定”（0分）计。请运行 xlsx-workflow params DIR 生成该表，填写后重新运行 score。"),
     "S002": (WARNING, "{unit}的「{label}」（{field}）未填写，相关细则暂按“待市级核定”（0分）计。请在该单元格填写后重新运行 score。"),
