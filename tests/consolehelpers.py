@@ -30,6 +30,18 @@ UNITS = [("619001", "渭水县", "县区", "weishui@qinchuan.example.cn"),
          ("619002", "秦岭区", "县区", "qinling@qinchuan.example.cn"),
          ("619003", "终南县", "县区", "zhongnan@qinchuan.example.cn"),
          ("619004", "灞河新区", "县区", "")]
+OFFICE = {"name": "秦川市知识产权联席会议办公室", "people": "秦明", "phone": "029-8765432",
+          "email": "zscq@qinchuan.example.cn", "address": "秦川市长安路1号"}
+
+
+def init_qinchuan(root: Path, rubric: str, units: Path, deadline: str):
+    """`init` for 秦川市 with its own unit list, then its office written in (none of 信阳's
+    carries over to another city's units: C026), as the console's 新建 form does."""
+    from xlsx_workflow.campaign import init_campaign, load_campaign
+    from xlsx_workflow.console.campaigns import set_office
+    init_campaign(root, rubric, units, deadline)
+    set_office(root, OFFICE, None)
+    return load_campaign(root)
 
 
 def free_port() -> int:

@@ -71,6 +71,43 @@ def test_init_with_own_title_does_not_copy_rubric_office(tmp_path):
     assert "C024" in res.stderr
 
 
+def test_another_citys_unit_list_does_not_take_the_rubrics_office_and_generate_says_so(tmp_path):
+    """An office with its own unit list and no title of its own (the commonest first try):
+    nothing of 信阳's office reaches its workbooks; init (C026) and generate (G003: no office;
+    G004: the rubric's title over other units) say what to fill in before sending them out."""
+    units = tmp_path / "名单.csv"
+    units.write_text("代码,名称,类型,邮箱\n370781,青州市,县区,qz@example.cn\n"
+                     "370702,潍城区,县区,wc@example.cn\n", encoding="utf-8")
+    d = tmp_path / "camp"
+    res = cli("init", d, "--rubric", "ip-protection-2021", "--units", units)
+    assert "[C026]" in res.stderr and "--title" in res.stderr
+    doc = yaml.safe_load((d / "campaign.yaml").read_text(encoding="utf-8"))
+    assert not any(doc["office"].values())
+    res = cli("generate", d)
+    assert "[G003]" in res.stderr and "名称（name）、电话（phone）或邮箱（email）" in res.stderr
+    assert "[G004]" in res.stderr
+    [book] = (d / "generate").glob("370781-*自评表.xlsx")
+    assert "信阳" not in book_text(book).replace(doc["title"], "")  # only the title, still
+
+    doc["title"], doc["office"] = TITLE, {**OFFICE, "phone": ""}
+    (d / "campaign.yaml").write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    res = cli("generate", d)
+    assert "[G00" not in res.stderr  # an email is a way to reach the office
+    [book] = (d / "generate").glob("370781-*自评表.xlsx")
+    assert "信阳" not in book_text(book) and OFFICE["email"] in book_text(book)
+
+
+def test_a_unit_list_sharing_the_rubrics_units_keeps_its_office(tmp_path):
+    """信阳 itself, with one more 功能区 in its list: its rubric's office stays, no warning."""
+    units = tmp_path / "名单.csv"
+    units.write_text("代码,名称,类型\n411502,浉河区,县区\n411599,新区,功能区\n", encoding="utf-8")
+    d = tmp_path / "camp"
+    res = cli("init", d, "--rubric", "ip-protection-2021", "--units", units)
+    assert "C026" not in res.stderr
+    assert "信阳" in yaml.safe_load((d / "campaign.yaml").read_text(encoding="utf-8"))["office"]["name"]
+    assert "[G00" not in cli("generate", d).stderr
+
+
 def test_report_names_only_the_campaign(qingzhou):
     rep = qingzhou / "report"
     md = (rep / "考核情况报告.md").read_text(encoding="utf-8")

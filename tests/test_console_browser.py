@@ -16,7 +16,8 @@ import openpyxl
 import pytest
 from docx import Document
 
-from consolehelpers import UNITS, filled_return, launch_browser, shot, start_console, unit_list
+from consolehelpers import (UNITS, filled_return, init_qinchuan, launch_browser, shot, start_console,
+                            unit_list)
 
 pytestmark = pytest.mark.browser
 TITLE = "秦川市2021年知识产权保护工作考核"
@@ -209,10 +210,9 @@ def test_figures_folders_mail_and_the_refusal_page(console, page, tmp_path):
     workbook; a whole folder and a saved .eml are imported; mail drafts are listed; a browser
     without the start link sees the Chinese refusal."""
     from email.message import EmailMessage
-    from xlsx_workflow.campaign import init_campaign
     from xlsx_workflow.generate import generate_campaign
     root = console.home / "打击侵权假冒2021"
-    init_campaign(root, "anti-counterfeit-2021", unit_list(tmp_path / "units.xlsx"), "2030-05-27")
+    init_qinchuan(root, "anti-counterfeit-2021", unit_list(tmp_path / "units.xlsx"), "2030-05-27")
     generate_campaign(root, jobs=1)
     page.goto(console.start_url)
     assert page.locator("#campaigns a", has_text="打击侵权假冒").count() == 1

@@ -14,10 +14,10 @@ from urllib.parse import quote
 import pytest
 import yaml
 
-from consolehelpers import (filled_return, launch_browser, open_session, post, shot,
-                            start_console, unit_list, wait_job)
+from consolehelpers import (filled_return, init_qinchuan, launch_browser, open_session, post,
+                            shot, start_console, unit_list, wait_job)
 from mailhelpers import SMTP_PASSWORD, SMTP_USER, SmtpSink, start_smtp
-from xlsx_workflow.campaign import init_campaign, load_campaign
+from xlsx_workflow.campaign import load_campaign
 from xlsx_workflow.generate import generate_campaign
 from xlsx_workflow.console.wording import CONSOLE_ADVICE, for_console
 from xlsx_workflow.importer import import_paths
@@ -32,7 +32,7 @@ def console(tmp_path_factory):
     秦岭区 one with a mistake, 终南县 and 灞河新区 (no e-mail address) nothing."""
     home = tmp_path_factory.mktemp("控制台")
     root = home / KEY
-    init_campaign(root, "ip-protection-2021", unit_list(home.parent / "units.xlsx"), "2022-05-27")
+    init_qinchuan(root, "ip-protection-2021", unit_list(home.parent / "units.xlsx"), "2022-05-27")
     assert not generate_campaign(root, jobs=1).errors
     inbox = home.parent / "收件"
     gen = root / "generate"

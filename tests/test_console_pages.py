@@ -14,10 +14,10 @@ from urllib.parse import quote
 import openpyxl
 import pytest
 
-from consolehelpers import (multipart, open_session, post, request, start_console, unit_list,
-                            wait_job)
+from consolehelpers import (init_qinchuan, multipart, open_session, post, request, start_console,
+                            unit_list, wait_job)
 from mailhelpers import SMTP_PASSWORD, SMTP_USER, SmtpSink, start_smtp
-from xlsx_workflow.campaign import init_campaign, load_campaign
+from xlsx_workflow.campaign import load_campaign
 from xlsx_workflow.console.jobs import Jobs
 from xlsx_workflow.generate import generate_campaign
 from xlsx_workflow.importer import import_paths
@@ -35,7 +35,7 @@ def console(tmp_path_factory):
     for key, rubric, deadline in ((IP, "ip-protection-2021", "2030-05-27"),
                                   (AC, "anti-counterfeit-2021", "2030-05-27"),
                                   (LATE, "ip-protection-2021", "2022-05-27")):
-        init_campaign(home / key, rubric, units, deadline)
+        init_qinchuan(home / key, rubric, units, deadline)
         assert not generate_campaign(home / key, jobs=1).errors
     c = start_console(home)
     c.home = home

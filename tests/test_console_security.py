@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from consolehelpers import open_session, post, request, start_console, unit_list, wait_job
-from xlsx_workflow.campaign import init_campaign
+from consolehelpers import init_qinchuan, open_session, post, request, start_console, unit_list, wait_job
 
 KEY = "安全测试考核"
 
@@ -19,7 +18,7 @@ KEY = "安全测试考核"
 def console(tmp_path_factory):
     home = tmp_path_factory.mktemp("控制台")
     units = unit_list(home.parent / "units.xlsx")
-    init_campaign(home / KEY, "ip-protection-2021", units, "2030-05-27")
+    init_qinchuan(home / KEY, "ip-protection-2021", units, "2030-05-27")
     c = start_console(home, "--max-upload-mb", "2", "--max-file-mb", "1")
     c.home = home
     yield c

@@ -88,7 +88,8 @@ def init_campaign(dir, rubric: str, units_file=None, deadline=None, title=None) 
         root=lay.root, id=str(old.get("id") or f"{rub.id}-{created:%Y%m%d}-{secrets.token_hex(3)}"),
         created=created, rubric_source=source, rubric=rub, year=int(rub.year or created.year),
         title=title or rub.title, deadlines=_deadlines(rub, deadline),
-        office=_init_office(rub, title, old.get("office"), warnings),
+        office=_init_office(rub, title, old.get("office"), warnings,
+                            bool(units_file) and not shares_rubric_units(units, rub)),
         password=str(old.get("sheet_password") or _password()), units=units,
         rubric_version=rub.version, rubric_hash=rub.content_hash, warnings=warnings,
         extensions=extensions_lenient(old.get("extensions")))
@@ -154,17 +155,31 @@ def _deadlines(rub: Rubric, deadline) -> dict:
     return {"contact": contact, "materials": materials}
 
 
-def _init_office(rub: Rubric, title, old, warnings: list) -> Office:
+def _init_office(rub: Rubric, title, old, warnings: list, foreign: bool = False) -> Office:
     """The office init writes: the one already in campaign.yaml (re-running init keeps the
     office's own edits), else the rubric's — but only when the campaign is the rubric's own
-    (same title). A campaign under its own title gets an empty office and a warning, so
-    another city's office and contacts never carry over into its workbooks and report."""
+    (same title, and its units among the rubric's). A campaign under its own title, or of
+    units none of which the rubric lists (another city's), gets an empty office and a warning,
+    so another city's office and contacts never carry over into its workbooks and report."""
     if isinstance(old, dict) and old.get("name"):
         return Office(**{k: str(old.get(k) or "") for k in Office.__dataclass_fields__})
     if title and title != rub.title:
         warnings.append(issue("C024", "campaign.yaml", title=title))
         return Office()
-    return _office(rub)
+    own = _office(rub)
+    if foreign and any(vars(own).values()):
+        hint = "" if title else f"，并用 --title 或 campaign.yaml 的 title 给出本次考核的名称（现为细则的名称「{rub.title}」）"
+        warnings.append(issue("C026", "campaign.yaml", office=own.name or "另一办公室",
+                              title_hint=hint))
+        return Office()
+    return own
+
+
+def shares_rubric_units(units, rub: Rubric) -> bool:
+    """Whether any of `units` is one the rubric lists by default (a rubric without default
+    units is everyone's own): no shared unit means another city's campaign."""
+    own = {u.code for u in rub.units}
+    return not own or any(u.code in own for u in units)
 
 
 def _office(rub: Rubric) -> Office:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
-from .campaign import Campaign, load_campaign
+from .campaign import Campaign, load_campaign, shares_rubric_units
 from .layout import CONTACT_FORM_SUFFIX, WORKBOOK_SUFFIX
 from .messages import Issue, issue
 from .rubric.model import Unit
@@ -54,7 +54,7 @@ def generate_campaign(dir, jobs: int = 2, progress: Optional[Progress] = None) -
     out.mkdir(parents=True, exist_ok=True)
     for stale in out.glob(".*.tmp"):  # left by an interrupted run
         stale.unlink()
-    result = GenerateResult(warnings=list(campaign.warnings))
+    result = GenerateResult(warnings=list(campaign.warnings) + office_gaps(campaign))
     _CTX = book_context(campaign)  # a forked worker inherits it and compiles nothing again
     units, total = campaign.units, len(campaign.units)
     jobs = max(1, min(jobs, total, os.cpu_count() or 1))
@@ -67,6 +67,21 @@ def generate_campaign(dir, jobs: int = 2, progress: Optional[Progress] = None) -
                      result, progress, total)
     result.warnings += _leftovers(campaign, result)
     return result
+
+
+def office_gaps(campaign) -> list[Issue]:
+    """What the workbooks about to go out would lack or carry wrongly: the office's name and a
+    way to reach it (G003), or the rubric's own title over another city's units (G004)."""
+    o, out = campaign.office, []
+    missing = [label for label, value in (("名称（name）", o.name),
+                                          ("电话（phone）或邮箱（email）", o.phone or o.email))
+               if not value.strip()]
+    if missing:
+        out.append(issue("G003", str(campaign.layout.campaign_file), missing="、".join(missing)))
+    if campaign.title == campaign.rubric.title and not shares_rubric_units(campaign.units,
+                                                                           campaign.rubric):
+        out.append(issue("G004", str(campaign.layout.campaign_file), title=campaign.title))
+    return out
 
 
 def _collect(outcomes, result: GenerateResult, progress, total: int) -> None:

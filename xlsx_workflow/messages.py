@@ -97,6 +97,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "C010": (ERROR, "办公室邮箱「{email}」格式不对，应写成 zscq@example.cn 这样的地址（各单位的邮件和回复都用它）。请改正后再保存。"),
     # Unit lists (U…): the office's own .xlsx/.csv
     "C024": (WARNING, "考核名称「{title}」与考核细则的名称不同，主办单位和联系人没有沿用细则中的默认值。请在 campaign.yaml 的 office 中填写主办单位（name）、联系人（people）、电话（phone）、邮箱（email）和地址（address），再生成自评表。"),
+    "C026": (WARNING, "单位名单中没有一个单位是考核细则的默认单位（细则由{office}制定），主办单位和联系人没有沿用细则中的默认值。请在 campaign.yaml 的 office 中填写本办公室的主办单位（name）、联系人（people）、电话（phone）、邮箱（email）和地址（address）{title_hint}，再生成自评表。"),
     "C025": (WARNING, "campaign.yaml 是按 GBK 编码保存的（Windows 记事本的“ANSI”），已按 GBK 读取。建议另存为 UTF-8：记事本“文件 → 另存为”，编码选“UTF-8”。"),
     "U001": (ERROR, "找不到单位名单文件 {path}。请检查路径。"),
     "U002": (ERROR, "单位名单的格式 {ext} 不支持。请在 Excel/WPS 中另存为 .xlsx 或 .csv 后重试。"),
@@ -158,6 +159,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "Z003": (WARNING, "用 LibreOffice 另存 {unit} 的自评表失败（{detail}），按原样报送。"),
     # Generating workbooks (G…)
     "G001": (ERROR, "未能生成 {unit} 的{what}：{detail}。其他单位不受影响；请排除原因后重新运行 generate。"),
+    "G003": (WARNING, "主办单位的{missing}没有填写（campaign.yaml 的 office），各单位自评表“填报说明”页的联系方式将空缺，单位有问题时无从联系。请填写后重新运行 generate，再下发。"),
+    "G004": (WARNING, "考核名称仍是考核细则的名称「{title}」，但单位名单不是细则的默认单位：自评表和报告的标题都会用这个名称。如果这是另一个地区的考核，请在 campaign.yaml 中修改 title 后重新运行 generate，再下发。"),
     "G002": (WARNING, "文件夹 {dir} 中有不属于当前单位名单的旧文件：{files}。请勿下发；确认无用后可删除。"),
     # LibreOffice conversions (O…)
     "O001": (ERROR, "找不到 LibreOffice（soffice 命令）。请安装 LibreOffice（如 apt-get install libreoffice-calc-nogui）后重试。"),
