@@ -34,7 +34,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "tests"))
-from bench_generate import RUBRIC, bench_units, cpu_seconds, peak_mb, units_csv  # noqa: E402
+from bench_generate import (bench_units, cpu_seconds, init_bench_campaign,  # noqa: E402
+                            peak_mb, units_csv)
 from bench_stages import run_stages  # noqa: E402
 
 JOBS = 2
@@ -60,9 +61,7 @@ def setup(work: Path, n: int) -> tuple[Path, Path]:
     units = work / "units.csv"
     units_csv(units, n)
     camp = work / "campaign"
-    subprocess.run([sys.executable, "-m", "xlsx_workflow", "init", str(camp), "--rubric", RUBRIC,
-                    "--units", str(units), "--deadline", "2022-05-27"], check=True,
-                   stdout=subprocess.DEVNULL)
+    init_bench_campaign(camp, units)
     res = generate_campaign(camp, jobs=JOBS)
     inbox = work / "收件"
     inbox.mkdir()
