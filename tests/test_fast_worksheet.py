@@ -37,6 +37,13 @@ def _book(path, worksheet_class, constant_memory: bool) -> dict:
         if r % 5 == 0:
             ws.write_rich_string(r, 9, "甲", bold, "乙", "丙")
     ws.merge_range(41, 0, 42, 3, "合并", bold)
+    ws.set_row(45, 20)                                 # a height, no cells
+    ws.set_row(47, None, bold)                         # a row format, no cells
+    ws.write_number(50, 11, 1, bold)                   # a sparse row, columns out of order
+    ws.write_string(50, 10, "后写的左列", bold)
+    ws.set_row(50, 18)
+    ws.write_blank(70, 1, None, bold)                  # a block of 16 rows with one cell
+    ws.write_number(95, 0, 9)
     wb.close()
     with zipfile.ZipFile(path) as z:
         return {n: z.read(n) for n in z.namelist()}
@@ -139,3 +146,34 @@ def test_fast_workbooks_are_zipped_as_xlsxwriter_zips_them(tmp_path, monkeypatch
     both("丙", in_memory=False)
     monkeypatch.setattr(checked, "_ZIP32", 0)
     assert both("乙") == changed
+
+
+def test_blank_rows_are_written_as_blank_cells_one_by_one(tmp_path):
+    """Sheet.blanks (the prepared input rows of 材料清单 and 扣分事项) gives the bytes of
+    `text(row, col, "", style)` cell by cell, and the sheet's dimensions, in either mode."""
+    from xlsx_workflow.workbook.checked import FastWorkbook, Sheet
+    from xlsx_workflow.workbook.styles import Styles
+
+    def book(path, rowwise: bool, constant_memory: bool) -> dict:
+        wb = FastWorkbook(str(path), {"in_memory": not constant_memory,
+                                      "constant_memory": constant_memory})
+        wb.set_properties({"created": datetime(2022, 5, 20, 9, 0)})
+        sh = Sheet(wb.add_worksheet("材料清单", FastWorksheet), Styles(wb), [])
+        cells = [(3, "input_date"), (1, "input_text"), (2, "input"), (5, "input")]
+        for r in range(4, 30):
+            sh.number(r, 6, r - 3, "center")  # right of the blanks: they set the left edge
+            if rowwise:
+                sh.blanks(r, cells)
+            else:
+                for col, style in cells:
+                    sh.text(r, col, "", style)
+        assert sh.records == [] or all(rec[3] for rec in sh.records)
+        wb.close()
+        with zipfile.ZipFile(path) as z:
+            return {n: z.read(n) for n in z.namelist()}
+
+    for constant_memory in (False, True):
+        one = book(tmp_path / f"one{constant_memory}.xlsx", False, constant_memory)
+        rows = book(tmp_path / f"rows{constant_memory}.xlsx", True, constant_memory)
+        assert one == rows
+        assert b'<dimension ref="B5:G30"/>' in rows["xl/worksheets/sheet1.xml"]

@@ -11,14 +11,12 @@ from dataclasses import dataclass
 from datetime import timezone
 from pathlib import Path
 
-import xlsxwriter
-
 from ..campaign import Campaign
 from ..engine import RATE, basis_for
 from ..integrity import CONTACT_FORM, META_SHEET, PROPERTY_PREFIX, SELF_ASSESSMENT, Identity, fingerprint
 from ..rubric.model import Unit
 from .assessment import write_assessment
-from .checked import FastWorksheet, Sheet, WriteError, ok
+from .checked import FastWorkbook, FastWorksheet, Sheet, WriteError, ok
 from .guide import write_guide
 from .plan import SHEET, AssessmentPlan, build_plan
 from .sheets import (CONTACT_SHEET, DEDUCTION_SHEET, EVIDENCE_SHEET, GUIDE_SHEET, Page, cn_date,
@@ -98,7 +96,7 @@ class _Book:
         self._warnings = warnings.catch_warnings()
         self._warnings.__enter__()
         warnings.simplefilter("error")  # xlsxwriter warns where it drops something: make it fail
-        self.wb = xlsxwriter.Workbook(str(self.path), _OPTIONS)
+        self.wb = FastWorkbook(str(self.path), _OPTIONS)
         self.styles = Styles(self.wb)
         return self
 

@@ -56,6 +56,49 @@ class FastWorksheet(Worksheet):
         else:
             super()._write_cell(row, col, cell)
 
+    def _calculate_spans(self) -> None:
+        """xlsxwriter's row spans (each block of 16 rows: its first and last used column),
+        from each row's own cells instead of a scan of every column of every row; the same
+        spans (all cells lie within the sheet's dimensions). Comments: xlsxwriter's method."""
+        if self.comments or self.constant_memory:
+            super()._calculate_spans()
+            return
+        lo_row, hi_row, blocks = self.dim_rowmin, self.dim_rowmax, {}
+        for row, cells in self.table.items():
+            if cells and lo_row <= row <= hi_row:
+                first, last = min(cells), max(cells)
+                k = row // 16
+                span = blocks.get(k)
+                blocks[k] = (first, last) if span is None else (min(span[0], first),
+                                                                max(span[1], last))
+        self.row_spans = {k: f"{a + 1}:{b + 1}" for k, (a, b) in blocks.items()}
+
+    def _write_rows(self) -> None:
+        """xlsxwriter's sheet data: only the rows that have cells or a row format, each row's
+        cells in column order (xlsxwriter visits every row and column of the sheet's
+        dimensions to find them; a 自评表's 2,000 prepared blank cells made that a tenth of
+        generate). Comments or constant_memory: xlsxwriter's own method."""
+        if self.comments or self.constant_memory:
+            super()._write_rows()
+            return
+        self._calculate_spans()
+        lo, hi, table, info, spans = (self.dim_rowmin, self.dim_rowmax, self.table,
+                                      self.row_info, self.row_spans)
+        rows = sorted({r for r, cells in table.items() if cells} | set(info))
+        write_cell = self._write_cell
+        for row in rows:
+            if not lo <= row <= hi:
+                continue
+            span = spans.get(row // 16)
+            cells = table.get(row)
+            if cells:
+                self._write_row(row, span, info.get(row))
+                for col in sorted(cells):
+                    write_cell(row, col, cells[col])
+                self._xml_end_tag("row")
+            else:
+                self._write_empty_row(row, span, info.get(row))
+
     def _prepare_formula(self, formula, *args, **kwargs):
         key = (formula, args, tuple(sorted(kwargs.items())), self.use_future_functions)
         out = _PREPARED.get(key)
@@ -230,6 +273,7 @@ class Sheet:
         self.ws, self.styles, self.records = ws, styles, records
         self.name = ws.get_name()
         self._formats = styles.made  # style name → format, filled by `styles[name]`
+        self._blank_cells: dict = {}  # style name → its blank cell (an immutable tuple)
 
     def _record(self, row: int, col: int, style: str, content: str | None) -> None:
         if self.records is not None and content and Styles.locked(style):
@@ -250,6 +294,25 @@ class Sheet:
             content = normalised(text)
             if content:
                 self.records.append((self.name, row, col, content))
+
+    def blanks(self, row: int, cells: list) -> None:
+        """Formatted blank cells of one row, [(col, style)] in any order, as `text(row, col, "",
+        style)` writes each (a blank has no content to record), with the row's bounds checked
+        once: the prepared input rows of 材料清单 and 扣分事项 are most cells of a 自评表."""
+        ws = self.ws
+        if ws.constant_memory:
+            for col, style in cells:
+                self.text(row, col, "", style)
+            return
+        cols = [col for col, _ in cells]
+        _ok(ws._check_dimensions(row, min(cols)), "write_blank", self.name)
+        _ok(ws._check_dimensions(row, max(cols)), "write_blank", self.name)
+        line, made = ws.table[row], self._blank_cells
+        for col, style in cells:
+            cell = made.get(style)
+            if cell is None:
+                cell = made[style] = CellBlankTuple(self._formats.get(style) or self.styles[style])
+            line[col] = cell
 
     def number(self, row: int, col: int, value, style: str) -> None:
         fmt = self._formats.get(style) or self.styles[style]  # numbers: as `text` above

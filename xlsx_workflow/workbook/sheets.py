@@ -73,12 +73,12 @@ def write_evidence(sheet: Sheet, page: Page) -> None:
     top = _table(sheet, page, EVIDENCE_SHEET, hint, EVIDENCE_COLUMNS, EVIDENCE_ROWS, True)
     # Input rows keep the default height: Excel, WPS and LibreOffice then grow a row to fit
     # the wrapped text a county types (a set height would stay fixed and hide it).
+    blanks = [(col, "input_date" if col == 4 else "input" if col in (2, 5) else "input_text")
+              for col in range(1, len(EVIDENCE_COLUMNS))]
     for k in range(EVIDENCE_ROWS):
         r = top + k
         sheet.number(r, 0, k + 1, "center")
-        for col in range(1, len(EVIDENCE_COLUMNS)):
-            style = "input_date" if col == 4 else "input" if col in (2, 5) else "input_text"
-            sheet.text(r, col, "", style)
+        sheet.blanks(r, blanks)
     end = top + EVIDENCE_ROWS - 1
     sheet.validate(top, 1, end, 1, prompt("材料名称", "填写材料的标题，如“关于加强知识产权保护工作的通知”。",
                                           "材料名称不超过200字。", validate="length", criteria="<=",
@@ -103,11 +103,12 @@ def _date_prompt(title: str) -> dict:
 def write_deductions(sheet: Sheet, page: Page) -> None:
     hint = "发生扣分情形的，每件事一行，写明时间、相关主体、事由、处理情况和影响，并选择对应的扣分项。没有的不填。"
     top = _table(sheet, page, DEDUCTION_SHEET, hint, DEDUCTION_COLUMNS, DEDUCTION_ROWS, True)
+    blanks = [(col, "input_date" if col == 1 else "input_text")
+              for col in range(1, len(DEDUCTION_COLUMNS))]
     for k in range(DEDUCTION_ROWS):
         r = top + k
         sheet.number(r, 0, k + 1, "center")
-        for col in range(1, len(DEDUCTION_COLUMNS)):
-            sheet.text(r, col, "", "input_date" if col == 1 else "input_text")
+        sheet.blanks(r, blanks)
     end = top + DEDUCTION_ROWS - 1
     sheet.validate(top, 1, end, 1, _date_prompt("时间"))
     sheet.validate(top, 6, end, 6, prompt("对应扣分项", "从下拉框选择对应的扣分项。",
