@@ -227,3 +227,20 @@ def test_the_parts_sniff_checked_are_not_decompressed_again(ip, monkeypatch):
     data = read_return(workbook, camp.rubric, kept)
     assert read == [] and data.fingerprint_ok
     assert read_return(workbook, camp.rubric).fingerprint_ok and read  # without: from the zip
+
+
+@pytest.mark.parametrize("xml", [
+    b'<worksheet><sheetData/></worksheet>',
+    b'<worksheet><sheetData/><sheetProtection sheet="1" objects="1"/></worksheet>',
+    b'<x:worksheet xmlns:x="m"><x:sheetData/><x:sheetProtection sheet="true"/></x:worksheet>',
+    b'<worksheet><sheetData><row><c t="inlineStr"><is><t>sheetProtection</t></is></c></row>'
+    b'</sheetData><sheetProtection sheet="0"/><sheetProtection sheet="1"/></worksheet>',
+    b'<worksheet><sheetData/><sheetProtectionX sheet="1"/></worksheet>',
+    b'sheetProtection sheet="1"/>',
+])
+def test_protection_is_found_as_the_pattern_finds_it(xml):
+    """The sheet-protection search starts near the element (issue 13); what it finds is what
+    the pattern finds searching the whole part: the first real element, its attributes."""
+    from xlsx_workflow.returns import _PROTECTION_TAG, _protection_tag
+    a, b = _protection_tag(xml), _PROTECTION_TAG.search(xml)
+    assert (a and (a.start(), a.group(1))) == (b and (b.start(), b.group(1)))

@@ -108,10 +108,14 @@ def normalised(value) -> str | None:
         return normalise_value(value)
 
 
+_LETTERS = [xl_col_to_name(col) for col in range(64)]  # the columns a workbook of ours uses
+
+
 def fingerprint(records: Iterable[tuple[str, int, int, str]]) -> str:
     """sha256 over (sheet, row, col, normalised content) lines in a fixed order."""
-    text = "".join([f"{sheet}!{xl_col_to_name(col)}{row + 1}\t{content}\n"
-                    for sheet, row, col, content in sorted(records)])
+    letters, wide = _LETTERS, len(_LETTERS)
+    text = "".join([f"{sheet}!{letters[col] if 0 <= col < wide else xl_col_to_name(col)}"
+                    f"{row + 1}\t{content}\n" for sheet, row, col, content in sorted(records)])
     return hashlib.sha256(text.encode("utf-8")).hexdigest()  # one update: the same digest
 
 

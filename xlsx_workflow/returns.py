@@ -291,7 +291,7 @@ class _Workbook:
         """Sheet name -> True when its XML carries <sheetProtection sheet="1">."""
         out = {}
         for sheet in self.sheets:
-            m = _PROTECTION_TAG.search(self._raw(sheet.part))
+            m = _protection_tag(self._raw(sheet.part))
             out[sheet.name] = bool(m and re.search(rb'\bsheet="(1|true)"', m.group(1)))
         return out
 
@@ -553,6 +553,16 @@ def _shown_unit(sheets: dict) -> tuple[str | None, str | None]:
 
 
 _PROTECTION_TAG = re.compile(rb"<(?:\w+:)?sheetProtection\b([^>]*)>")
+
+
+def _protection_tag(raw: bytes):
+    """The first <sheetProtection …> of a sheet's XML, as `_PROTECTION_TAG.search(raw)` finds
+    it, but searched from the "<" before the first occurrence of the name (the element comes
+    after the sheet's cells; no such element can start before that "<")."""
+    at = raw.find(b"sheetProtection")
+    if at < 0:
+        return None
+    return _PROTECTION_TAG.search(raw, max(raw.rfind(b"<", 0, at), 0))
 
 
 # --- 自评表 ------------------------------------------------------------------------------------
