@@ -168,6 +168,36 @@ def parse_xml(data: bytes):
     return etree.fromstring(data, parser)
 
 
+_STYLES: dict = {}  # styles.xml bytes → what _styles makes of them (every return of a campaign
+                   # has the same styles, unless its program rewrote them)
+
+
+def _styles(data: bytes) -> tuple:
+    """(locked, date styles, time-span styles) per cellXfs index of a styles.xml, kept per its
+    bytes (issue 13)."""
+    got = _STYLES.get(data)
+    if got is None:
+        from openpyxl.styles.numbers import builtin_format_code, is_date_format, is_timedelta_format
+        styles = parse_xml(data)
+        custom = {int(n.get("numFmtId")): n.get("formatCode") for n in styles.iter(_MAIN + "numFmt")}
+        xfs = styles.find(_MAIN + "cellXfs")
+        locked, dates, timedeltas = [], set(), set()
+        for idx, xf in enumerate(xfs.iter(_MAIN + "xf") if xfs is not None else ()):
+            num = int(xf.get("numFmtId") or 0)
+            fmt = custom[num] if num in custom else builtin_format_code(num)
+            if is_date_format(fmt):
+                dates.add(idx)
+            if is_timedelta_format(fmt):
+                timedeltas.add(idx)
+            prot = xf.find(_MAIN + "protection")
+            locked.append(True if prot is None else _bool(prot.get("locked", "1")))
+        got = (tuple(locked), frozenset(dates), frozenset(timedeltas))
+        if len(_STYLES) >= 64:
+            _STYLES.clear()
+        _STYLES[data] = got
+    return got
+
+
 def _bool(value) -> bool:
     """An OOXML boolean attribute as openpyxl reads it."""
     return bool(value) and value not in _FALSE
@@ -217,7 +247,6 @@ class _Workbook:
         return out
 
     def _load(self) -> None:
-        from openpyxl.styles.numbers import builtin_format_code, is_date_format, is_timedelta_format
         from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900
         top = self._rels("")
         book_part = next((t for k, t in top.values() if k.endswith("/officeDocument")),
@@ -242,22 +271,9 @@ class _Workbook:
         strings = next((t for k, t in rels.values() if k.endswith("/sharedStrings")), None)
         self.strings = self._strings(strings) if strings in self.names else []
         # styles: per cellXfs index, locked (openpyxl's default: locked) and date formats
-        self.locked, self.dates, self.timedeltas = [True], set(), set()
+        self.locked, self.dates, self.timedeltas = (True,), frozenset(), frozenset()
         if "xl/styles.xml" in self.names:
-            styles = parse_xml(self._raw("xl/styles.xml"))
-            custom = {int(n.get("numFmtId")): n.get("formatCode")
-                      for n in styles.iter(_MAIN + "numFmt")}
-            xfs = styles.find(_MAIN + "cellXfs")
-            self.locked = []
-            for idx, xf in enumerate(xfs.iter(_MAIN + "xf") if xfs is not None else ()):
-                num = int(xf.get("numFmtId") or 0)
-                fmt = custom[num] if num in custom else builtin_format_code(num)
-                if is_date_format(fmt):
-                    self.dates.add(idx)
-                if is_timedelta_format(fmt):
-                    self.timedeltas.add(idx)
-                prot = xf.find(_MAIN + "protection")
-                self.locked.append(True if prot is None else _bool(prot.get("locked", "1")))
+            self.locked, self.dates, self.timedeltas = _styles(self._raw("xl/styles.xml"))
 
     def _strings(self, part: str) -> list:
         """The shared strings as plain text (openpyxl drops the 'x005F_' of escaped escapes)."""
