@@ -231,10 +231,18 @@ class Dovecot:
                                    f"{self.log()}")
             try:
                 conn = imaplib.IMAP4("127.0.0.1", self.port, timeout=5)
+            except OSError:
+                time.sleep(0.1)
+                continue
+            try:  # dovecot may take the connection before its login works: close it anyway
                 conn.login(IMAP_USER, IMAP_PASSWORD)
                 conn.logout()
                 return
             except (OSError, imaplib.IMAP4.error):
+                try:
+                    conn.shutdown()
+                except OSError:
+                    pass
                 time.sleep(0.1)
         raise RuntimeError(f"dovecot did not come up: {self.log()}")
 

@@ -310,3 +310,30 @@ def test_cli_import_of_a_saved_reply_keeps_a_gbk_name_labelled_gb2312(camp, tmp_
     doc = json.loads(run.stdout)
     assert [a["unit_code"] for a in doc["accepted"]] == ["411502"]
     assert doc["accepted"][0]["name"].endswith(name) and "\ufffd" not in run.stdout
+
+
+def test_a_server_that_hangs_up_at_logout_leaves_no_open_socket():
+    """A mail server that drops the line instead of answering LOGOUT (busy servers do): the
+    mailbox still closes its own socket (a real IMAP greeting and CAPABILITY on 127.0.0.1)."""
+    import socket
+    import threading
+    from xlsx_workflow.transport import ImapSettings as Settings, Mailbox
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+
+    def serve():
+        conn, _ = server.accept()
+        with conn:
+            conn.sendall(b"* OK ready\r\n")
+            tag = conn.recv(1024).split(b" ", 1)[0]  # CAPABILITY
+            conn.sendall(b"* CAPABILITY IMAP4rev1\r\n" + tag + b" OK done\r\n")
+            conn.recv(1024)  # LOGOUT: hang up without a word
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    box = Mailbox(Settings(host="127.0.0.1", port=port, user="u", password="p", ssl=False))
+    box.conn = box._connect()
+    sock = box.conn.sock
+    box.close()
+    thread.join(5)
+    server.close()
+    assert box.conn is None and sock.fileno() == -1

@@ -199,7 +199,14 @@ class Mailbox:
                                      timeout=s.timeout)
         conn = imaplib.IMAP4(s.host, s.port_or_default, timeout=s.timeout)
         if "STARTTLS" in conn.capabilities:
-            conn.starttls(ssl_context=context)
+            try:
+                conn.starttls(ssl_context=context)
+            except (OSError, imaplib.IMAP4.error):  # e.g. a certificate refused: close, then say
+                try:
+                    conn.shutdown()
+                except OSError:
+                    pass
+                raise
         elif s.host not in LOOPBACK:
             conn.shutdown()
             raise WorkflowError([issue("M005", host=s.host)])
@@ -252,8 +259,11 @@ class Mailbox:
         if self.conn is not None:
             try:
                 self.conn.logout()
-            except (OSError, imaplib.IMAP4.error):
-                pass
+            except (OSError, imaplib.IMAP4.error):  # the server went first: close our end
+                try:
+                    self.conn.shutdown()
+                except OSError:
+                    pass
             self.conn = None
 
     def __exit__(self, *exc) -> None:
