@@ -129,6 +129,21 @@ def test_bad_units_files_are_clear_errors(tmp_path, rows, expected, text, ext):
     assert not (tmp_path / "c" / "campaign.yaml").exists()  # nothing written
 
 
+def test_a_unit_list_with_an_error_shows_its_warnings_too(tmp_path):
+    """One round of fixes: the duplicate code (an error) and the bad address of another row (a
+    warning) are both told, and the summary counts each kind."""
+    path = write_csv(tmp_path / "u.csv", [["代码", "名称", "类型", "邮箱"], ["7", "甲县", "县区", "a@x"],
+                                          ["8", "乙区", "县区", ""], ["7", "丙县", "县区", ""]])
+    with pytest.raises(WorkflowError) as e:
+        read_units(path)
+    assert codes(e.value) == ["U010", "U007"]
+    res = CliRunner().invoke(main, ["init", str(tmp_path / "c"), "--rubric", str(MINI),
+                                    "--units", str(path)])
+    assert res.exit_code != 0 and "[U010]" in res.output and "[U007]" in res.output
+    assert "共 1 个错误（另有 1 条警告或提示），未完成。" in res.output
+    assert not (tmp_path / "c" / "campaign.yaml").exists()
+
+
 def test_duplicate_code_message_names_both_rows(tmp_path):
     path = write_csv(tmp_path / "u.csv", [["代码", "名称"], ["7", "甲"], ["8", "乙"], ["7", "丙"]])
     with pytest.raises(WorkflowError) as e:

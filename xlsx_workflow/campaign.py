@@ -361,8 +361,8 @@ def read_units(path, rubric: Rubric | None = None) -> tuple[list[Unit], list[Iss
         units.append(unit)
     if not units:
         issues.append(issue("U008", where, row=header_at + 1))
-    if any(x.severity == ERROR for x in issues):
-        raise WorkflowError([x for x in issues if x.severity == ERROR])
+    if any(x.severity == ERROR for x in issues):  # every problem at once, warnings included,
+        raise WorkflowError(issues)                # so that one round of fixes is enough
     return units, issues
 
 

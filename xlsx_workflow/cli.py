@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from .cli_zh import ZhGroup, install as _install_chinese_click
-from .messages import WorkflowError
+from .messages import ERROR, WorkflowError
 from .rubric import builtin_ids, builtin_rubric, load_rubric, resolve
 from .rubric.check import check_rubric
 from .rubric.describe import describe_rubric
@@ -27,7 +27,10 @@ def emit_json(doc) -> None:
 def fail(err: WorkflowError) -> None:
     for i in err.issues:
         click.echo(str(i), err=True)
-    raise click.ClickException(f"共 {len(err.issues)} 个错误，未完成。")
+    errors = sum(1 for i in err.issues if i.severity == ERROR) or len(err.issues)
+    others = len(err.issues) - errors
+    raise click.ClickException(f"共 {errors} 个错误" + (f"（另有 {others} 条警告或提示）" if others else "")
+                               + "，未完成。")
 
 
 def _call(func, *args, **kwargs):
