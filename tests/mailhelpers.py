@@ -7,6 +7,7 @@ with a passwd-file user; skipped when Dovecot is not installed, unless XW_REQUIR
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import imaplib
 import os
@@ -239,10 +240,8 @@ class Dovecot:
                 conn.logout()
                 return
             except (OSError, imaplib.IMAP4.error):
-                try:
+                with contextlib.suppress(OSError):
                     conn.shutdown()
-                except OSError:
-                    pass
                 time.sleep(0.1)
         raise RuntimeError(f"dovecot did not come up: {self.log()}")
 

@@ -192,9 +192,10 @@ def _styles(data: bytes) -> tuple:
             prot = xf.find(_MAIN + "protection")
             locked.append(True if prot is None else _bool(prot.get("locked", "1")))
         got = (tuple(locked), frozenset(dates), frozenset(timedeltas))
-        if len(_STYLES) >= 64:
-            _STYLES.clear()
-        _STYLES[data] = got
+        if len(data) <= 1 << 20:  # an untrusted file's huge styles are not kept
+            if len(_STYLES) >= 64:
+                _STYLES.clear()
+            _STYLES[data] = got
     return got
 
 

@@ -8,6 +8,7 @@ AUTH/AUTHENTICATE PLAIN in UTF-8, since smtplib's and imaplib's LOGIN take ASCII
 from __future__ import annotations
 
 import base64
+import contextlib
 import imaplib
 import re
 import smtplib
@@ -202,10 +203,8 @@ class Mailbox:
             try:
                 conn.starttls(ssl_context=context)
             except (OSError, imaplib.IMAP4.error):  # e.g. a certificate refused: close, then say
-                try:
+                with contextlib.suppress(OSError):
                     conn.shutdown()
-                except OSError:
-                    pass
                 raise
         elif s.host not in LOOPBACK:
             conn.shutdown()
@@ -260,10 +259,8 @@ class Mailbox:
             try:
                 self.conn.logout()
             except (OSError, imaplib.IMAP4.error):  # the server went first: close our end
-                try:
+                with contextlib.suppress(OSError):
                     self.conn.shutdown()
-                except OSError:
-                    pass
             self.conn = None
 
     def __exit__(self, *exc) -> None:
