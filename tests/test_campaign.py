@@ -144,6 +144,17 @@ def test_a_unit_list_with_an_error_shows_its_warnings_too(tmp_path):
     assert not (tmp_path / "c" / "campaign.yaml").exists()
 
 
+@pytest.mark.parametrize("cell", ["a@x.cn;b@x.cn", "a@x.cn； b@x.cn", "a@x.cn、b@x.cn、c@x.cn",
+                                  "a@x.cn b@x.cn", "a@x.cn,b@x.cn"])
+def test_several_addresses_in_one_cell_keep_the_first_and_say_so(tmp_path, cell):
+    path = write_csv(tmp_path / "u.csv", [["代码", "名称", "邮箱"], ["7", "甲县", cell],
+                                          ["8", "乙区", "b@x.cn;"]])  # one address: not this
+    units, issues = read_units(path)
+    assert [u.email for u in units] == ["a@x.cn", "b@x.cn;"]
+    assert codes(WorkflowError(issues)) == ["U023", "U010"]
+    assert f"「{cell}」，已按第一个「a@x.cn」读入" in issues[0].message and "第2行" in issues[0].message
+
+
 def test_duplicate_code_message_names_both_rows(tmp_path):
     path = write_csv(tmp_path / "u.csv", [["代码", "名称"], ["7", "甲"], ["8", "乙"], ["7", "丙"]])
     with pytest.raises(WorkflowError) as e:

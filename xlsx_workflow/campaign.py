@@ -352,7 +352,13 @@ def read_units(path, rubric: Rubric | None = None) -> tuple[list[Unit], list[Iss
             continue
         row = i + 1
         code, email = _normal(get("code")), _normal(get("email"))
-        for raw, clean, what in ((get("code"), code, "单位代码"), (get("email"), email, "邮箱")):
+        several = _addresses(get("email"))
+        if len(several) > 1:  # "a@x.cn; b@x.cn": the first one gets the mail, and it is said
+            email = several[0]
+            issues.append(issue("U023", where, row=row, raw=get("email"), n=len(several),
+                                value=email))
+        for raw, clean, what in ((get("code"), code, "单位代码"),
+                                 (get("email") if len(several) < 2 else email, email, "邮箱")):
             if raw != clean:
                 issues.append(issue("U021", where, row=row, what=what, raw=raw, value=clean))
         unit = Unit(code, get("name"), get("type"), email)
@@ -419,6 +425,13 @@ def _unknown_columns(header: list[str], cols: dict, row: int, where: str) -> lis
     used = set(cols.values())
     return [issue("U022", where, row=row, column=cell, known="、".join(_HEADER_WORDS.values()))
             for n, cell in enumerate(header) if cell and n not in used]
+
+
+def _addresses(value: str) -> list[str]:
+    """The addresses of an e-mail cell that holds several (split at ; , 、 or spaces, full-width
+    ones too); [] unless every part looks like an address."""
+    parts = [p for p in re.split(r"[;,、\s]+", unicodedata.normalize("NFKC", value or "")) if p]
+    return parts if len(parts) > 1 and all("@" in p for p in parts) else []
 
 
 def _normal(value: str) -> str:

@@ -110,6 +110,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "U009": (WARNING, "第{row}行：单位类型「{type}」不在考核细则用到的类型（{known}）中，“不适用”规则不会对该单位生效。请确认是否写错。"),
     "U010": (WARNING, "第{row}行：邮箱「{email}」格式不对，发送自评表时会失败。请改正。"),
     "U021": (INFO, "第{row}行：{what}「{raw}」含全角字符或空格，已按「{value}」读入。请在单位名单中改正，以免与其他表格对不上。"),
+    "U023": (WARNING, "第{row}行：邮箱栏填了{n}个地址「{raw}」，已按第一个「{value}」读入，自评表和通知都发到这个地址。每个单位只填一个邮箱；其他联系人的邮箱请写在联系人信息表中。"),
     "U022": (WARNING, "第{row}行表头的“{column}”列不是单位名单的列（可用：{known}），这一列的内容没有读入。如果它就是其中某一列，请把表头改成该列名。"),
     # Contacts and mail (M…): 联系人名录, mail drafts and sending, fetching replies
     "M001": (WARNING, "{unit} 缺少邮箱：没有已接收的联系人信息表，单位名单 units.csv 中也没有邮箱，无法发送邮件。请导入该单位的联系人信息表，或在 units.csv 的“邮箱”列填写。"),
