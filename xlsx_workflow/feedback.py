@@ -187,12 +187,12 @@ def split_message(text: str) -> tuple[str, str]:
 # --- 问题清单 (xlsxwriter) -----------------------------------------------------------------------
 
 def write_issue_list(job: FeedbackJob, path: Path) -> None:
-    from .workbook.checked import FastWorkbook, FastWorksheet  # xlsxwriter's bytes, sooner
+    from .workbook.checked import FastWorkbook  # xlsxwriter's bytes, sooner
     tmp = path.with_name(f".{path.stem}.tmp")
     book = FastWorkbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False,
                                    "in_memory": True})
     try:
-        ws = book.add_worksheet("问题清单", FastWorksheet)
+        ws = book.add_worksheet("问题清单")
         f = _formats(book)
         last = len(COLUMNS) - 1
         for col, (_, width) in enumerate(COLUMNS):

@@ -20,7 +20,7 @@ import xlsxwriter
 from ..issue_lines import is_number, numbered, places, plain, summarise
 from ..messages import WorkflowError, issue
 from ..results import SCORED, STATE_LABELS, CampaignResult
-from ..workbook.checked import FastWorkbook, FastWorksheet, Sheet, WriteError, ok
+from ..workbook.checked import FastWorkbook, Sheet, WriteError, ok
 from ..workbook.print_setup import print_setup
 from ..workbook.styles import SPECS, Styles
 
@@ -83,7 +83,7 @@ class ReportBook:
         return self
 
     def sheet(self, name: str) -> Sheet:
-        return Sheet(self.wb.add_worksheet(name, FastWorksheet), self.styles, None)
+        return Sheet(self.wb.add_worksheet(name), self.styles, None)
 
     def __exit__(self, exc_type, exc, tb):
         try:

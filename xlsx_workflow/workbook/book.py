@@ -16,7 +16,7 @@ from ..engine import RATE, basis_for
 from ..integrity import CONTACT_FORM, META_SHEET, PROPERTY_PREFIX, SELF_ASSESSMENT, Identity, fingerprint
 from ..rubric.model import Unit
 from .assessment import write_assessment
-from .checked import FastWorkbook, FastWorksheet, Sheet, WriteError, ok
+from .checked import FastWorkbook, Sheet, WriteError, ok
 from .guide import write_guide
 from .plan import SHEET, AssessmentPlan, build_plan
 from .sheets import (CONTACT_SHEET, DEDUCTION_SHEET, EVIDENCE_SHEET, GUIDE_SHEET, Page, cn_date,
@@ -101,7 +101,7 @@ class _Book:
         return self
 
     def sheet(self, name: str, visible: bool = True) -> Sheet:
-        s = Sheet(self.wb.add_worksheet(name, FastWorksheet), self.styles, self.records if visible else None)
+        s = Sheet(self.wb.add_worksheet(name), self.styles, self.records if visible else None)
         self.sheets.append(s)
         return s
 

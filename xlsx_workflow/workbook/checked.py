@@ -171,6 +171,7 @@ class FastWorkbook(Workbook):
     bytes kept per process while the part does not change."""
 
     _parts: list | None = None
+    worksheet_class = FastWorksheet  # add_worksheet's default: the same bytes, sooner
 
     def _get_packager(self):
         return FastPackager()
