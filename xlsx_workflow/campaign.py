@@ -352,13 +352,15 @@ def read_units(path, rubric: Rubric | None = None) -> tuple[list[Unit], list[Iss
             continue
         row = i + 1
         code, email = _normal(get("code")), _normal(get("email"))
+        folded = [(get("code"), code, "单位代码")]
         several = _addresses(get("email"))
-        if len(several) > 1:  # "a@x.cn; b@x.cn": the first one gets the mail, and it is said
+        if several:  # "a@x.cn; b@x.cn": the first one gets the mail, and it is said
             email = several[0]
             issues.append(issue("U023", where, row=row, raw=get("email"), n=len(several),
                                 value=email))
-        for raw, clean, what in ((get("code"), code, "单位代码"),
-                                 (get("email") if len(several) < 2 else email, email, "邮箱")):
+        else:
+            folded.append((get("email"), email, "邮箱"))
+        for raw, clean, what in folded:
             if raw != clean:
                 issues.append(issue("U021", where, row=row, what=what, raw=raw, value=clean))
         unit = Unit(code, get("name"), get("type"), email)
